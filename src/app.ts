@@ -1,0 +1,37 @@
+// The Hono app: shared middleware, then the faces.
+import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { ConfigError } from "./config";
+import { createServices } from "./core/services";
+import { admin } from "./faces/admin/routes";
+import { kii } from "./faces/kii/routes";
+import type { AppEnv } from "./http";
+import { dev } from "./web/dev";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  try {
+    c.set("svc", createServices(c.env, (work) => c.executionCtx.waitUntil(work)));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(JSON.stringify({ level: "error", event: "bad_configuration", error: e.message }));
+      return c.json({ error: "misconfigured", message: "The service is misconfigured; see its logs" }, 503);
+    }
+    throw e;
+  }
+  await next();
+});
+
+app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
+
+app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
+app.route("/api", kii);
+app.route("/admin", admin);
+app.route("/dev", dev);
+
+app.notFound((c) => c.json({ error: "not_found", message: "No such resource" }, 404));
+app.onError((err, c) => {
+  console.error(JSON.stringify({ level: "error", route: c.req.routePath, error: String(err) }));
+  return c.json({ error: "internal", message: "Internal server error" }, 500);
+});

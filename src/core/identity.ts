@@ -1,0 +1,63 @@
+// Who is calling, and which user an identifier names. Faces parse their own wire forms into
+// these shapes (Kii "EMAIL:addr", ZITADEL userId), the core resolves them.
+import type { App } from "../storage/apps";
+import type { User } from "../storage/users";
+import { CoreError } from "./errors";
+import type { Services } from "./services";
+
+export type Principal = { kind: "user"; appId: string; userId: string } | { kind: "admin"; appId: string };
+
+export type UserRef =
+  | { by: "id"; value: string }
+  | { by: "email"; value: string }
+  | { by: "phone"; value: string }
+  | { by: "loginName"; value: string }
+  | { by: "me" };
+
+export const E164 = /^\+[1-9]\d{6,14}$/;
+export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
+
+/** Resolves a reference to a user of the app; email and phone match verified addresses only. */
+export async function findUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User | null> {
+  switch (ref.by) {
+    case "id":
+      return svc.users.byId(app.id, ref.value);
+    case "loginName":
+      return svc.users.byLoginName(app.id, ref.value);
+    case "email":
+      return svc.users.byEmail(app.id, ref.value, true);
+    case "phone":
+      return svc.users.byPhone(app.id, ref.value, true);
+    case "me":
+      if (principal?.kind !== "user") throw new CoreError("unauthenticated", "'me' needs a user's access token");
+      return svc.users.byId(app.id, principal.userId);
+  }
+}
+
+export async function requireUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User> {
+  const user = await findUser(svc, app, ref, principal);
+  if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+  return user;
+}
+
+export function describeRef(ref: UserRef): { field: string; value: string } {
+  switch (ref.by) {
+    case "id":
+      return { field: "userID", value: ref.value };
+    case "email":
+      return { field: "emailAddress", value: ref.value };
+    case "phone":
+      return { field: "phoneNumber", value: ref.value };
+    case "loginName":
+      return { field: "loginName", value: ref.value };
+    case "me":
+      return { field: "userID", value: "me" };
+  }
+}
+
+/** A principal may act on a user when it is the app's admin or the user itself. */
+export function mayActOn(principal: Principal | null, app: App, user: User): boolean {
+  if (!principal || principal.appId !== app.id) return false;
+  return principal.kind === "admin" || principal.userId === user.id;
+}

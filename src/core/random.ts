@@ -1,0 +1,62 @@
+// Secrets come from crypto.getRandomValues only, and characters are drawn by rejection
+// sampling: a byte is used only when it falls below the largest multiple of the alphabet's
+// size, so every character is equally likely (no modulo bias).
+
+export const DIGITS = "0123456789";
+export const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+export function randomString(length: number, alphabet: string): string {
+  if (alphabet.length < 2 || alphabet.length > 256) throw new RangeError("alphabet size must be 2..256");
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  const buffer = new Uint8Array(Math.max(16, length * 2));
+  while (out.length < length) {
+    crypto.getRandomValues(buffer);
+    for (const byte of buffer) {
+      if (byte < limit) out += alphabet[byte % alphabet.length];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+export function randomBytes(count: number): Uint8Array {
+  const bytes = new Uint8Array(count);
+  crypto.getRandomValues(bytes);
+  return bytes;
+}
+
+/** A URL-safe token of `bytes` random bytes (32 bytes = 256 bits). */
+export function randomToken(bytes = 32): string {
+  return base64url(randomBytes(bytes));
+}
+
+/**
+ * A time-ordered numeric id, as ZITADEL's ids look (decimal strings), usable as a Kii userID too:
+ * 41 bits of milliseconds since 2024-01-01 and 20 random bits.
+ */
+export function numericId(now = Date.now()): string {
+  const epoch = 1_704_067_200_000;
+  const random = new DataView(randomBytes(4).buffer).getUint32(0) & 0xfffff;
+  return ((BigInt(now - epoch) << 20n) | BigInt(random)).toString();
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const normal = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}

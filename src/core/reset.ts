@@ -1,0 +1,245 @@
+// Changing and resetting passwords: the rules of SPEC §8 live here, once, for both faces.
+import type { App } from "../storage/apps";
+import type { CodeKind } from "../storage/codes";
+import type { User } from "../storage/users";
+import type { Channel, TemplateName } from "../delivery/message";
+import { pickLocale } from "../delivery/templates";
+import { CoreError } from "./errors";
+import { describeRef, findUser, mayActOn, type Principal, type UserRef } from "./identity";
+import { checkPassword } from "./policy";
+import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "./random";
+import type { Services } from "./services";
+import { renderUrlTemplate } from "./url-template";
+
+/** What a change to the user produced: ZITADEL's `details`. */
+export interface ChangeDetails {
+  sequence: number;
+  changedAt: number;
+}
+
+export type ResetDelivery =
+  | { via: "email_link" }
+  | { via: "sms_link" }
+  | { via: "sms_pin" }
+  /** ZITADEL sendLink: a short code inside a link, by email or SMS, optionally in the caller's template. */
+  | { via: "code_link"; channel: Channel; urlTemplate?: string | undefined }
+  /** ZITADEL returnCode: the code goes back to the (admin) caller; nothing is sent. */
+  | { via: "return_code" };
+
+export interface ResetRequest {
+  ref: UserRef;
+  delivery: ResetDelivery;
+  principal: Principal | null;
+  clientIp: string | null;
+  /** Origin of the hosted reset page, e.g. https://auth.example.com. */
+  origin: string;
+}
+
+export interface ResetResult extends ChangeDetails {
+  /** Only for return_code. */
+  code?: string;
+}
+
+const channelOf = (d: ResetDelivery): Channel | null =>
+  d.via === "email_link" ? "email" : d.via === "sms_link" || d.via === "sms_pin" ? "sms" : d.via === "code_link" ? d.channel : null;
+
+function newCode(d: ResetDelivery): { kind: CodeKind; code: string } {
+  switch (d.via) {
+    case "email_link":
+      return { kind: "email_link", code: randomToken(32) };
+    case "sms_link":
+      // 128 bits: still at least the SPEC's minimum, and shorter in a text message.
+      return { kind: "sms_link", code: randomToken(16) };
+    case "sms_pin":
+      return { kind: "sms_pin", code: randomString(6, DIGITS) };
+    case "code_link":
+    case "return_code":
+      return { kind: "code", code: randomString(6, UPPER_ALNUM) };
+  }
+}
+
+function ttlSeconds(app: App, kind: CodeKind): number {
+  const c = app.settings.codes;
+  return kind === "email_link" ? c.emailLinkTtlSeconds : kind === "sms_link" ? c.smsLinkTtlSeconds : kind === "sms_pin" ? c.smsPinTtlSeconds : c.zitadelCodeTtlSeconds;
+}
+
+export const hostedResetLink = (origin: string, app: App, userId: string, code: string) =>
+  `${origin}/reset/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
+
+async function enforceLimit(svc: Services, key: string, rule: { limit: number; windowSeconds: number }) {
+  const decision = await svc.limits.hit(key, rule);
+  if (!decision.allowed) {
+    throw new CoreError("rate_limited", "Too many password reset requests; try again later", {
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+  }
+}
+
+/**
+ * Issues a reset code and sends it (or returns it, for ZITADEL's returnCode). The current
+ * password stays valid until the reset completes.
+ */
+export async function requestReset(svc: Services, app: App, req: ResetRequest): Promise<ResetResult> {
+  const { delivery, principal } = req;
+  if (delivery.via === "code_link" && delivery.urlTemplate) {
+    // Reject a bad template before anything is counted or written.
+    renderUrlTemplate(delivery.urlTemplate, { UserID: "", Code: "", OrgID: "" });
+  }
+  if (delivery.via === "return_code" && principal?.kind !== "admin") {
+    throw new CoreError("permission_denied", "No matching permissions found");
+  }
+  // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
+  const anonymous = !principal || principal.appId !== app.id;
+  if (anonymous && req.clientIp) await enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp);
+
+  const user = await findUser(svc, app, req.ref, principal);
+  const channel = channelOf(delivery);
+  // Counted per destination address (per identifier when unknown), before any other answer, so
+  // known and unknown addresses are limited alike. returnCode sends nothing and is not counted.
+  if (channel) {
+    const address = user ? (channel === "email" ? user.email : user.phone) : null;
+    const subject = address ? `${channel}:${address.toLowerCase()}` : `ref:${req.ref.by}:${"value" in req.ref ? req.ref.value : ""}`;
+    await enforceLimit(svc, `reset-addr:${app.id}:${subject}`, app.settings.rateLimits.resetPerAddress);
+  }
+  if (!user) {
+    if (app.settings.enumerationProtection && delivery.via !== "return_code") return decoyReset(svc, app);
+    throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
+  }
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to reset");
+  const address = channel === "email" ? (user.emailVerified ? user.email : null) : channel === "sms" ? (user.phoneVerified ? user.phone : null) : "";
+  if (address === null) {
+    throw new CoreError("address_unverified", `The user has no verified ${channel === "email" ? "email address" : "phone number"}`);
+  }
+
+  const now = svc.now();
+  const { kind, code } = newCode(delivery);
+  const ttl = ttlSeconds(app, kind);
+  const prepared = await svc.codes.prepare(app.id, user.id, kind, code, ttl, now);
+  const [, bumped] = await svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(user.id, now)]);
+  const sequence = bumped[0]?.sequence ?? user.sequence + 1;
+
+  if (delivery.via === "return_code") return { sequence, changedAt: now, code };
+
+  const minutes = Math.round(ttl / 60);
+  const vars = { appName: app.name, minutes, code, link: "" };
+  let template: TemplateName = "reset_link";
+  if (kind === "sms_pin") template = "reset_pin";
+  else {
+    const urlTemplate = delivery.via === "code_link" ? (delivery.urlTemplate ?? app.settings.resetUrlTemplate) : app.settings.resetUrlTemplate;
+    vars.link = urlTemplate
+      ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
+      : hostedResetLink(req.origin, app, user.id, code);
+  }
+  await svc.notifier.send({
+    appId: app.id,
+    channel: channel!,
+    to: address!,
+    template,
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars,
+  });
+  return { sequence, changedAt: now };
+}
+
+/** Enumeration protection: the same writes and answer as a real request, with nothing sent. */
+async function decoyReset(svc: Services, app: App): Promise<ResetResult> {
+  const now = svc.now();
+  await svc.codes.decoy(app.id, now);
+  return { sequence: 0, changedAt: now };
+}
+
+export interface CompleteReset {
+  user: User;
+  code: string;
+  newPassword: string;
+  changeRequired?: boolean;
+  /** Kii refuses a new password equal to the old one. */
+  refuseSamePassword?: boolean;
+}
+
+/**
+ * Completes a reset with a code. Order matters (SPEC §8): the password is checked against the
+ * policy before the code is even looked at, so a rejected password never burns a valid code;
+ * the code is consumed in the same D1 transaction that stores the new hash.
+ */
+export async function completeReset(svc: Services, app: App, input: CompleteReset): Promise<ChangeDetails> {
+  const { user } = input;
+  checkPassword(input.newPassword, app.settings.passwordPolicy);
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const now = svc.now();
+  const check = await svc.codes.check(app.id, user.id, input.code, now);
+  switch (check.status) {
+    case "not_found":
+      throw new CoreError("code_not_found", "No valid reset code was found for this user");
+    case "exhausted":
+      throw new CoreError("code_not_found", "The code was tried too many times; request a new one");
+    case "expired":
+      throw new CoreError("code_expired", "The code has expired; request a new one");
+    case "invalid":
+      throw new CoreError("code_invalid", "The code is not valid");
+  }
+  if (input.refuseSamePassword && user.passwordHash && (await svc.hasher.verify(input.newPassword, user.passwordHash))) {
+    throw new CoreError("invalid_input", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
+  }
+  const hash = await svc.hasher.hash(input.newPassword);
+  const live = svc.codes.liveCondition(user.id, check.codeId, now);
+  const [, changed, consumed] = await svc.db.batch([
+    svc.tokens.revokeUserStatement(user.id, live),
+    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
+    svc.codes.consumeStatement(user.id, check.codeId, now),
+  ]);
+  if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used");
+  svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+  await notifyPasswordChanged(svc, app, user);
+  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+}
+
+export interface ChangePassword {
+  user: User;
+  principal: Principal | null;
+  /** Required when the user changes their own password; absent/null lets an app admin set it. */
+  oldPassword: string | null | undefined;
+  newPassword: string;
+  changeRequired?: boolean;
+}
+
+/** Changes a password by the user (old password) or an app admin (none); revokes every token. */
+export async function changePassword(svc: Services, app: App, input: ChangePassword): Promise<ChangeDetails> {
+  const { user, principal } = input;
+  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  const asAdmin = principal!.kind === "admin" && (input.oldPassword === undefined || input.oldPassword === null);
+  if (!asAdmin && (input.oldPassword === undefined || input.oldPassword === null)) {
+    throw new CoreError("invalid_input", "The current password is required", { field: "oldPassword" });
+  }
+  checkPassword(input.newPassword, app.settings.passwordPolicy);
+  if (!asAdmin) {
+    if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to change");
+    if (!(await svc.hasher.verify(input.oldPassword!, user.passwordHash))) {
+      throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });
+    }
+  }
+  const now = svc.now();
+  const hash = await svc.hasher.hash(input.newPassword);
+  const [changed] = await svc.db.batch([
+    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
+    svc.tokens.revokeUserStatement(user.id),
+    svc.users.clearResetStatement(user.id, now),
+  ]);
+  await notifyPasswordChanged(svc, app, user);
+  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+}
+
+/** NIST 800-63B: tell the user after every change or reset, on a verified channel. */
+async function notifyPasswordChanged(svc: Services, app: App, user: User): Promise<void> {
+  const channel: Channel | null = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
+  if (!channel) return;
+  await svc.notifier.send({
+    appId: app.id,
+    channel,
+    to: channel === "email" ? user.email! : user.phone!,
+    template: "password_changed",
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars: { appName: app.name },
+  });
+}

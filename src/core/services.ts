@@ -1,0 +1,45 @@
+// Everything a core operation needs, built once per request from the Worker's bindings.
+import { type Env, readRuntimeConfig, type RuntimeConfig } from "../config";
+import { Notifier } from "../delivery/notifier";
+import { AppStore } from "../storage/apps";
+import { ResetCodeStore } from "../storage/codes";
+import { type Database, openDatabase } from "../storage/db";
+import { Limits } from "../storage/limiter";
+import { TokenStore } from "../storage/tokens";
+import { UserStore } from "../storage/users";
+import { PasswordHasher } from "./passwords";
+
+export interface Services {
+  env: Env;
+  config: RuntimeConfig;
+  db: Database;
+  apps: AppStore;
+  users: UserStore;
+  tokens: TokenStore;
+  codes: ResetCodeStore;
+  limits: Limits;
+  notifier: Notifier;
+  hasher: PasswordHasher;
+  now: () => number;
+  /** Work to finish after the response (ctx.waitUntil). */
+  defer: (work: Promise<unknown>) => void;
+}
+
+export function createServices(env: Env, defer: (work: Promise<unknown>) => void = () => {}): Services {
+  const config = readRuntimeConfig(env);
+  const db = openDatabase(env.DB);
+  return {
+    env,
+    config,
+    db,
+    apps: new AppStore(db),
+    users: new UserStore(db),
+    tokens: new TokenStore(db),
+    codes: new ResetCodeStore(db, env.CODES),
+    limits: new Limits(env.LIMITER),
+    notifier: new Notifier(env.DELIVERY),
+    hasher: new PasswordHasher({ pepper: config.pepper }),
+    now: () => Date.now(),
+    defer,
+  };
+}

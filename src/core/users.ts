@@ -1,0 +1,161 @@
+// Registration, sign-in, access tokens and account status: the operations both faces share.
+import { type App } from "../storage/apps";
+import { emailKey, loginNameKey, type NewUser, type User } from "../storage/users";
+import { constantTimeEqual, sha256Base64url } from "./digest";
+import { CoreError } from "./errors";
+import { findUser, type Principal, type UserRef } from "./identity";
+import { parsePhc } from "./passwords";
+import { checkPassword } from "./policy";
+import { numericId } from "./random";
+import type { Services } from "./services";
+
+export interface Registration {
+  userId?: string;
+  loginName?: string;
+  email?: string;
+  /** true/false from the caller (ZITADEL isVerified); undefined: the app's trust setting decides. */
+  emailVerified?: boolean;
+  phone?: string;
+  phoneVerified?: boolean;
+  displayName?: string;
+  givenName?: string;
+  familyName?: string;
+  locale?: string;
+  country?: string;
+  password?: string;
+  /** An existing scrypt PHC hash to import instead of a password. */
+  passwordHash?: string;
+  changeRequired?: boolean;
+}
+
+export async function register(svc: Services, app: App, input: Registration): Promise<User> {
+  if (!input.loginName && !input.email && !input.phone) {
+    throw new CoreError("invalid_input", "A login name, email address or phone number is required", { field: "loginName" });
+  }
+  let passwordHash: string | null = null;
+  if (input.password !== undefined) {
+    checkPassword(input.password, app.settings.passwordPolicy);
+  } else if (input.passwordHash !== undefined) {
+    if (!parsePhc(input.passwordHash)) {
+      throw new CoreError("invalid_input", "Only scrypt hashes in PHC format can be imported", { field: "hashedPassword" });
+    }
+    passwordHash = input.passwordHash;
+  }
+  const now = svc.now();
+  const trust = app.settings.trustRegisteredAddresses;
+  const row: NewUser = {
+    id: input.userId ?? numericId(now),
+    appId: app.id,
+    loginName: input.loginName ?? null,
+    loginNameKey: input.loginName ? loginNameKey(input.loginName) : null,
+    email: input.email ?? null,
+    emailKey: input.email ? emailKey(input.email) : null,
+    emailVerified: Boolean(input.email) && (input.emailVerified ?? trust),
+    phone: input.phone ?? null,
+    phoneVerified: Boolean(input.phone) && (input.phoneVerified ?? trust),
+    displayName: input.displayName ?? null,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    locale: input.locale ?? null,
+    country: input.country ?? null,
+    passwordHash,
+    passwordChangedAt: null,
+    changeRequired: input.changeRequired ?? false,
+    disabled: false,
+    sequence: 1,
+    createdAt: now,
+    changedAt: now,
+  };
+  const taken = await svc.users.conflict(row);
+  if (taken) throw new CoreError("user_exists", "User already exists", { field: taken });
+  // Hash only once we know the insert can succeed: the hash is the expensive part.
+  if (input.password !== undefined) {
+    row.passwordHash = await svc.hasher.hash(input.password);
+    row.passwordChangedAt = now;
+  }
+  if (!(await svc.users.insert(row))) throw new CoreError("user_exists", "User already exists", { field: "loginName" });
+  const user = await svc.users.byId(app.id, row.id);
+  if (!user) throw new Error("registered user vanished");
+  return user;
+}
+
+/** How a sign-in name is read: Kii accepts a login name, an email address or "+phone". */
+export function signInRef(username: string): UserRef {
+  const colon = username.indexOf(":");
+  const prefix = colon > 0 ? username.slice(0, colon) : "";
+  if (prefix === "EMAIL") return { by: "email", value: username.slice(colon + 1) };
+  if (prefix === "PHONE") return { by: "phone", value: username.slice(colon + 1) };
+  if (prefix === "LOGIN_NAME") return { by: "loginName", value: username.slice(colon + 1) };
+  if (username.startsWith("+")) return { by: "phone", value: username };
+  if (username.includes("@")) return { by: "email", value: username };
+  return { by: "loginName", value: username };
+}
+
+/** Checks a password; the same error (and the same time spent) for no user and a wrong password. */
+export async function authenticate(svc: Services, app: App, ref: UserRef, password: string): Promise<User> {
+  let user = await findUser(svc, app, ref);
+  // An email-looking login name is still a login name.
+  if (!user && ref.by === "email") user = await svc.users.byLoginName(app.id, ref.value);
+  if (!user?.passwordHash) {
+    await svc.hasher.burn(password);
+    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
+  }
+  if (!(await svc.hasher.verify(password, user.passwordHash))) {
+    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
+  }
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  if (svc.hasher.needsRehash(user.passwordHash)) {
+    const upgraded = await svc.hasher.hash(password);
+    await svc.users.rehash(user.id, user.passwordHash, upgraded);
+  }
+  return user;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Issues a user token; `requestedExpiry` (ms) is honoured up to the app's maximum lifetime. */
+export async function issueUserToken(svc: Services, app: App, user: User, requestedExpiry?: number): Promise<IssuedToken> {
+  const now = svc.now();
+  const longest = now + app.settings.accessTokenLifetimeSeconds * 1000;
+  if (requestedExpiry !== undefined && requestedExpiry <= now) {
+    throw new CoreError("invalid_input", "expiresAt must be in the future", { field: "expiresAt" });
+  }
+  const expiresAt = Math.min(requestedExpiry ?? longest, longest);
+  const token = await svc.tokens.issue({ appId: app.id, userId: user.id, expiresAt }, now);
+  return { token, expiresAt };
+}
+
+export const hashClientSecret = (secret: string) => sha256Base64url(secret);
+
+/** client_credentials: an app admin token for the app's backend. */
+export async function issueAdminToken(svc: Services, app: App, clientId: string, clientSecret: string): Promise<IssuedToken> {
+  const idOk = constantTimeEqual(clientId, app.clientId);
+  const secretOk = constantTimeEqual(hashClientSecret(clientSecret), app.clientSecretHash);
+  if (!idOk || !secretOk) throw new CoreError("unauthenticated", "The client credentials are not valid");
+  const now = svc.now();
+  const expiresAt = now + app.settings.adminTokenLifetimeSeconds * 1000;
+  return { token: await svc.tokens.issue({ appId: app.id, userId: null, expiresAt }, now), expiresAt };
+}
+
+/** The principal behind a bearer token, if the token is live and belongs to this app. */
+export async function resolveToken(svc: Services, token: string): Promise<Principal | null> {
+  const grant = await svc.tokens.resolve(token, svc.now());
+  if (!grant) return null;
+  return grant.userId ? { kind: "user", appId: grant.appId, userId: grant.userId } : { kind: "admin", appId: grant.appId };
+}
+
+/** Disables or enables a user (app admin only); disabling kills every token the user holds. */
+export async function setUserDisabled(svc: Services, app: App, principal: Principal | null, user: User, disabled: boolean): Promise<void> {
+  if (principal?.kind !== "admin" || principal.appId !== app.id) {
+    throw new CoreError("permission_denied", "Only an app admin can change a user's status");
+  }
+  const now = svc.now();
+  if (disabled) {
+    await svc.db.batch([svc.users.setDisabledStatement(user.id, true, now), svc.tokens.revokeUserStatement(user.id)]);
+  } else {
+    await svc.users.setDisabledStatement(user.id, false, now);
+  }
+}

@@ -1,0 +1,37 @@
+// Puts messages on the delivery Queue. The API answers without waiting for any provider; the
+// queue consumer (consumer.ts) delivers, retries and dead-letters.
+import type { Channel, DeliveryMessage, TemplateName } from "./message";
+import { type Locale, renderTemplate, type TemplateVars } from "./templates";
+
+export interface Outgoing {
+  appId: string;
+  channel: Channel;
+  to: string;
+  template: TemplateName;
+  locale: Locale;
+  vars: TemplateVars;
+}
+
+export class Notifier {
+  constructor(private readonly queue: Queue<DeliveryMessage>) {}
+
+  compose(out: Outgoing, now = Date.now()): DeliveryMessage {
+    const rendered = renderTemplate(out.template, out.locale, out.vars);
+    return {
+      id: `msg_${crypto.randomUUID()}`,
+      appId: out.appId,
+      channel: out.channel,
+      to: out.to,
+      template: out.template,
+      locale: out.locale,
+      ...rendered,
+      createdAt: new Date(now).toISOString(),
+    };
+  }
+
+  async send(out: Outgoing): Promise<DeliveryMessage> {
+    const message = this.compose(out);
+    await this.queue.send(message, { contentType: "json" });
+    return message;
+  }
+}

@@ -1,0 +1,114 @@
+// The operator API (/admin/apps), behind the ADMIN_TOKEN secret. Errors are plain JSON:
+// {"error": code, "message": text, "field"?: path}.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { describeZodError } from "../../config";
+import { createApp, requireApp, updateAppSettings } from "../../core/apps";
+import { constantTimeEqual } from "../../core/digest";
+import { isCoreError } from "../../core/errors";
+import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
+import type { App } from "../../storage/apps";
+
+class AdminError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 500,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const adminError = (e: AdminError) =>
+  new Response(JSON.stringify({ error: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }), {
+    status: e.status,
+    headers: { "Content-Type": "application/json" },
+  });
+
+const createSchema = z.strictObject({
+  appId: z.string().regex(/^[a-z0-9]{8,64}$/, "8 to 64 lower-case letters and digits").optional(),
+  name: z.string().min(1).max(100).optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+});
+const patchSchema = z.strictObject({ settings: z.record(z.string(), z.unknown()) });
+
+export const appView = (app: App) => ({
+  appId: app.id,
+  appKey: app.appKey,
+  clientId: app.clientId,
+  orgId: app.orgId,
+  name: app.name,
+  settings: app.settings,
+  createdAt: new Date(app.createdAt).toISOString(),
+  changedAt: new Date(app.changedAt).toISOString(),
+});
+
+export const admin = new Hono<AppEnv>();
+
+admin.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => adminError(new AdminError(413, "too_large", "Request body too large")) }));
+
+admin.use(async (c, next) => {
+  const expected = c.var.svc.config.adminToken;
+  const given = bearerToken(c.req.header("Authorization"));
+  if (!expected || !given || !constantTimeEqual(given, expected)) {
+    throw new AdminError(401, "unauthorized", "A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)");
+  }
+  await next();
+});
+
+admin.onError((err, c) => {
+  if (err instanceof AdminError) return adminError(err);
+  if (err instanceof z.ZodError) {
+    const { field, message } = describeZodError(err, "settings");
+    return adminError(new AdminError(400, "invalid_settings", message, field));
+  }
+  if (isCoreError(err)) {
+    if (err.kind === "app_not_found") return adminError(new AdminError(404, "not_found", err.message));
+    if (err.kind === "user_exists") return adminError(new AdminError(409, "conflict", err.message, "appId"));
+  }
+  console.error(JSON.stringify({ level: "error", face: "admin", route: c.req.routePath, error: String(err) }));
+  return adminError(new AdminError(500, "internal", "Internal server error"));
+});
+
+admin.notFound(() => adminError(new AdminError(404, "not_found", "No such resource")));
+
+async function readBody<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+  if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
+    throw new AdminError(415, "unsupported_media_type", "The request body must be application/json");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await c.req.text());
+  } catch {
+    throw new AdminError(400, "invalid_json", "The request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new AdminError(400, "invalid_request", message, field);
+  }
+  return parsed.data;
+}
+
+admin.post("/apps", async (c) => {
+  const body = await readBody(c, createSchema);
+  const { app, clientSecret } = await createApp(c.var.svc, body);
+  return c.json({ ...appView(app), clientSecret }, 201);
+});
+
+admin.get("/apps/:appId", async (c) => c.json(appView(await requireApp(c.var.svc, c.req.param("appId")))));
+
+admin.patch("/apps/:appId", async (c) => {
+  const svc = c.var.svc;
+  const app = await requireApp(svc, c.req.param("appId"));
+  const body = await readBody(c, patchSchema);
+  return c.json(appView(await updateAppSettings(svc, app, body.settings)));
+});
+
+admin.delete("/apps/:appId", async (c) => {
+  const svc = c.var.svc;
+  if (!(await svc.apps.delete(c.req.param("appId")))) throw new AdminError(404, "not_found", "No such app");
+  return c.body(null, 204);
+});

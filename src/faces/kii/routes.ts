@@ -1,0 +1,282 @@
+// The Kii Cloud REST dialect, mounted at /api. It parses Kii's wire format, calls the core and
+// renders results and errors the way kii-cloud-sdk expects them. No business rule lives here.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { describeZodError } from "../../config";
+import { isCoreError } from "../../core/errors";
+import { E164, EMAIL, type Principal, requireUser } from "../../core/identity";
+import { changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
+import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
+import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
+import type { App } from "../../storage/apps";
+import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
+import { parseUserIdentifier } from "./identifiers";
+import { kiiUserJson } from "./users-json";
+
+interface KiiCaller {
+  app: App;
+  principal: Principal | null;
+}
+
+const text = (max: number) => z.string().min(1).max(max);
+
+const registrationSchema = z.object({
+  loginName: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'").optional(),
+  emailAddress: z.string().max(254).regex(EMAIL, "not an email address").optional(),
+  phoneNumber: z.string().regex(E164, "an international number such as +819012345678").optional(),
+  password: z.string().min(1).max(1024),
+  displayName: text(50).optional(),
+  country: z.string().regex(/^[A-Za-z]{2}$/, "two letters").optional(),
+  locale: z.string().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/, "a language tag such as en or ja-JP").optional(),
+});
+
+const tokenSchema = z.object({
+  grant_type: z.enum(["password", "client_credentials"]).optional(),
+  username: text(254).optional(),
+  password: z.string().max(1024).optional(),
+  client_id: text(200).optional(),
+  client_secret: text(200).optional(),
+  expiresAt: z.number().int().positive().optional(),
+});
+
+const changePasswordSchema = z.object({ oldPassword: z.string().max(1024).nullable().optional(), newPassword: z.string().max(1024) });
+const resetRequestSchema = z.object({
+  notificationMethod: z.enum(["EMAIL", "SMS"]),
+  smsResetMethod: z.enum(["URL", "PIN"]).optional(),
+});
+const completeResetSchema = z.object({ pinCode: z.string().max(200), newPassword: z.string().max(1024) });
+const statusSchema = z.object({ disabled: z.boolean() });
+
+export const kii = new Hono<AppEnv>();
+
+kii.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => kiiErrorResponse(new KiiError("REQUEST_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+  }),
+);
+
+kii.onError((err, c) => {
+  if (err instanceof KiiError) return kiiErrorResponse(err);
+  if (isCoreError(err)) return kiiErrorResponse(fromCoreError(err, { appId: c.req.param("appID") }));
+  console.error(JSON.stringify({ level: "error", face: "kii", route: c.req.routePath, error: String(err) }));
+  return kiiErrorResponse(new KiiError("INTERNAL_SERVER_ERROR", "Internal server error"));
+});
+
+kii.notFound(() => kiiErrorResponse(new KiiError("NOT_FOUND", "No such resource")));
+
+/** Reads a JSON body, refusing a content type that is not JSON (Kii's vnd types end in +json). */
+async function readJson<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new KiiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON (application/json or application/vnd.kii.*+json)");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await c.req.text());
+  } catch {
+    throw new KiiError("INVALID_INPUT_DATA", "The request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new KiiError("INVALID_INPUT_DATA", message, { field });
+  }
+  return parsed.data;
+}
+
+function decodeBasic(header: string | undefined): { id: string; key: string } | null {
+  const match = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+  if (!match) return null;
+  let decoded: string;
+  try {
+    decoded = atob(match[1]!);
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? null : { id: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
+}
+
+const unauthorized = (appId: string | null, message: string) =>
+  new KiiError("UNAUTHORIZED", message, { authenticatedAppID: appId, authenticatedPrincipalID: null });
+
+/**
+ * Identifies the app and the caller. Anonymous calls name the app by Basic appID:appKey or by
+ * X-Kii-AppID/X-Kii-AppKey (the JS SDK sends only the headers); a Bearer token names its own app.
+ */
+async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCaller> {
+  const svc = c.var.svc;
+  const basic = decodeBasic(c.req.header("Authorization"));
+  const headerId = c.req.header("X-Kii-AppID");
+  const headerKey = c.req.header("X-Kii-AppKey");
+  const appId = pathAppId ?? basic?.id ?? headerId ?? null;
+  if (!appId) throw unauthorized(null, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
+  if (!/^[a-z0-9]{8,64}$/.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
+  const app = await svc.apps.get(appId);
+  if (!app) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId });
+  for (const [id, key] of [
+    [basic?.id, basic?.key],
+    [headerId, headerKey],
+  ] as const) {
+    if (id !== undefined && (id !== app.id || key !== app.appKey)) throw unauthorized(appId, "The app credentials are not valid");
+  }
+  const token = bearerToken(c.req.header("Authorization"));
+  if (token) {
+    const principal = await resolveToken(svc, token);
+    if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
+    return { app, principal };
+  }
+  if (!basic && headerId === undefined) throw unauthorized(app.id, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
+  return { app, principal: null };
+}
+
+const principalId = (p: Principal | null) => (p ? (p.kind === "user" ? p.userId : "admin") : undefined);
+
+async function issueToken(c: AppContext, pathAppId: string | null): Promise<Response> {
+  const { app } = await identify(c, pathAppId);
+  const svc = c.var.svc;
+  let body: z.infer<typeof tokenSchema>;
+  try {
+    body = await readJson(c, tokenSchema);
+  } catch (e) {
+    if (e instanceof KiiError && e.errorCode !== "UNSUPPORTED_MEDIA_TYPE") return oauthErrorResponse("invalid_request", e.message);
+    throw e;
+  }
+  const grant = body.grant_type ?? (body.client_id !== undefined ? "client_credentials" : "password");
+  if (grant === "client_credentials") {
+    if (!body.client_id || !body.client_secret) return oauthErrorResponse("invalid_request", "client_id and client_secret are required");
+    try {
+      const issued = await issueAdminToken(svc, app, body.client_id, body.client_secret);
+      return c.json(tokenResponse(app.clientId, issued, svc.now()));
+    } catch (e) {
+      if (isCoreError(e) && e.kind === "unauthenticated") return oauthErrorResponse("invalid_client", e.message);
+      throw e;
+    }
+  }
+  if (!body.username || body.password === undefined) return oauthErrorResponse("invalid_request", "username and password are required");
+  try {
+    const user = await authenticate(svc, app, signInRef(body.username), body.password);
+    const issued = await issueUserToken(svc, app, user, body.expiresAt);
+    return c.json(tokenResponse(user.id, issued, svc.now()));
+  } catch (e) {
+    if (isCoreError(e) && e.kind === "wrong_password") return oauthErrorResponse("invalid_grant", e.message);
+    throw e;
+  }
+}
+
+const tokenResponse = (id: string, issued: { token: string; expiresAt: number }, now: number) => ({
+  id,
+  access_token: issued.token,
+  expires_in: Math.max(0, Math.floor((issued.expiresAt - now) / 1000)),
+  token_type: "bearer",
+});
+
+kii.post("/oauth2/token", (c) => issueToken(c, null));
+kii.post("/apps/:appID/oauth2/token", (c) => issueToken(c, c.req.param("appID")));
+
+kii.post("/apps/:appID/users", async (c) => {
+  const { app } = await identify(c, c.req.param("appID"));
+  const body = await readJson(c, registrationSchema);
+  const user = await register(c.var.svc, app, {
+    loginName: body.loginName,
+    email: body.emailAddress,
+    phone: body.phoneNumber,
+    password: body.password,
+    displayName: body.displayName,
+    country: body.country?.toUpperCase(),
+    locale: body.locale,
+  });
+  const location = `${new URL(c.req.url).origin}/api/apps/${app.id}/users/${user.id}`;
+  return new Response(JSON.stringify(kiiUserJson(user, true)), {
+    status: 201,
+    headers: { "Content-Type": "application/vnd.kii.RegistrationResponse+json", Location: location },
+  });
+});
+
+kii.get("/apps/:appID/users/:id", async (c) => {
+  const { app, principal } = await identify(c, c.req.param("appID"));
+  if (!principal) throw unauthorized(app.id, "An access token is required");
+  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  const full = principal.kind === "admin" || principal.userId === user.id;
+  return new Response(JSON.stringify(kiiUserJson(user, full)), {
+    headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
+  });
+});
+
+kii.put("/apps/:appID/users/:id/password", async (c) => {
+  const { app, principal } = await identify(c, c.req.param("appID"));
+  if (!principal) throw unauthorized(app.id, "An access token is required");
+  const body = await readJson(c, changePasswordSchema);
+  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  try {
+    await changePassword(c.var.svc, app, { user, principal, oldPassword: body.oldPassword, newPassword: body.newPassword });
+  } catch (e) {
+    if (isCoreError(e)) throw fromCoreError(e, { appId: app.id, principalId: principalId(principal) });
+    throw e;
+  }
+  return c.body(null, 204);
+});
+
+/** An empty body asks for an email link (Kii's original API), whatever its content type. */
+async function readResetDelivery(c: AppContext): Promise<ResetDelivery> {
+  const raw = await c.req.text();
+  if (raw.trim() === "") return { via: "email_link" };
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new KiiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be application/vnd.kii.ResetPasswordRequest+json");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new KiiError("INVALID_INPUT_DATA", "The request body is not valid JSON");
+  }
+  const parsed = resetRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new KiiError("INVALID_INPUT_DATA", message, { field });
+  }
+  const { notificationMethod, smsResetMethod } = parsed.data;
+  if (notificationMethod === "EMAIL") {
+    if (smsResetMethod !== undefined) throw new KiiError("INVALID_INPUT_DATA", "smsResetMethod applies to SMS only", { field: "smsResetMethod" });
+    return { via: "email_link" };
+  }
+  return smsResetMethod === "PIN" ? { via: "sms_pin" } : { via: "sms_link" };
+}
+
+const requestResetRoute = async (c: AppContext) => {
+  const { app, principal } = await identify(c, c.req.param("appID")!);
+  const ref = parseUserIdentifier(c.req.param("id")!);
+  const delivery = await readResetDelivery(c);
+  await requestReset(c.var.svc, app, { ref, delivery, principal, clientIp: clientIp(c), origin: publicOrigin(c) });
+  return c.body(null, 204);
+};
+kii.post("/apps/:appID/users/:id/password/request-reset", requestResetRoute);
+kii.post("/apps/:appID/users/:id/password/reset", requestResetRoute);
+
+kii.post("/apps/:appID/users/:id/password/complete-reset", async (c) => {
+  const { app, principal } = await identify(c, c.req.param("appID"));
+  const body = await readJson(c, completeResetSchema);
+  if (!/^\d{6}$/.test(body.pinCode)) throw new KiiError("INVALID_INPUT_DATA", "pinCode must be the 6 digits that were sent", { field: "pinCode" });
+  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  try {
+    await completeReset(c.var.svc, app, { user, code: body.pinCode, newPassword: body.newPassword, refuseSamePassword: true });
+  } catch (e) {
+    if (isCoreError(e) && e.kind === "code_invalid") {
+      throw new KiiError("INVALID_VERIFICATION_CODE", e.message, { userID: user.id, appID: app.id });
+    }
+    throw e;
+  }
+  return c.body(null, 204);
+});
+
+kii.put("/apps/:appID/users/:id/status", async (c) => {
+  const { app, principal } = await identify(c, c.req.param("appID"));
+  if (principal?.kind !== "admin") throw unauthorized(app.id, "Only an app admin can change a user's status");
+  const body = await readJson(c, statusSchema);
+  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  await setUserDisabled(c.var.svc, app, principal, user, body.disabled);
+  return c.body(null, 204);
+});

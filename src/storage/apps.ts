@@ -1,0 +1,51 @@
+// Apps (tenants) in D1. Settings are stored as JSON and parsed on read, so a setting added
+// later gets its default for apps created before it.
+import { eq } from "drizzle-orm";
+import { type AppSettings, appSettingsSchema } from "../config";
+import type { Database } from "./db";
+import { apps } from "./schema";
+
+export interface App {
+  id: string;
+  appKey: string;
+  clientId: string;
+  clientSecretHash: string;
+  orgId: string;
+  name: string;
+  settings: AppSettings;
+  createdAt: number;
+  changedAt: number;
+}
+
+type AppRow = typeof apps.$inferSelect;
+
+const toApp = (row: AppRow): App => ({ ...row, settings: appSettingsSchema.parse(row.settings) });
+
+export class AppStore {
+  constructor(private readonly db: Database) {}
+
+  async get(id: string): Promise<App | null> {
+    const row = await this.db.select().from(apps).where(eq(apps.id, id)).get();
+    return row ? toApp(row) : null;
+  }
+
+  async getByClientId(clientId: string): Promise<App | null> {
+    const row = await this.db.select().from(apps).where(eq(apps.clientId, clientId)).get();
+    return row ? toApp(row) : null;
+  }
+
+  /** Inserts the app; false when its id is taken. */
+  async insert(app: App): Promise<boolean> {
+    const rows = await this.db.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
+    return rows.length === 1;
+  }
+
+  async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {
+    await this.db.update(apps).set({ settings, changedAt: now }).where(eq(apps.id, id));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const rows = await this.db.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
+    return rows.length === 1;
+  }
+}

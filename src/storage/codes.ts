@@ -1,0 +1,136 @@
+// Reset codes: the hash in KV (with expirationTtl), the authority in D1 (password_resets).
+//
+// KV is eventually consistent (a write can take up to 60 s to reach other locations) and has no
+// compare-and-delete, so it cannot by itself make a code single-use, latest-wins, or count
+// failures. D1 has one primary and conditional updates, so it decides:
+// - which code is current: password_resets.code_id, replaced by each new code and cleared by any
+//   password change, so a newer code or a change supersedes every older code;
+// - single use: a reset commits only through `UPDATE ... WHERE code_id = ?` inside the same
+//   batch (transaction) as the new password, so of N racing requests exactly one changes a row;
+// - attempts: failures counted in D1 per user, and not reset by a resend.
+// KV holds only HMAC-SHA256(key = code_id, code). code_id is random and lives only in D1, so a
+// copy of KV alone does not let anyone test PIN guesses offline. The KV key names a tag of the
+// code_id: a stale KV read in another location finds no record (or an old one under another
+// key), which we answer as "no code" without counting a failure against the user.
+import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { constantTimeEqual, hmacSha256, sha256Base64url } from "../core/digest";
+import { base64url, randomToken } from "../core/random";
+import type { Database } from "./db";
+import { passwordResets } from "./schema";
+
+export type CodeKind = "email_link" | "sms_link" | "sms_pin" | "code";
+
+export const MAX_FAILURES = 5;
+/** Failures are remembered this long after the last one, across resends. */
+export const FAILURE_MEMORY_MS = 60 * 60 * 1000;
+const KV_MIN_TTL_SECONDS = 60;
+
+interface KvRecord {
+  hash: string;
+  kind: CodeKind;
+  expiresAt: number;
+}
+
+export type CodeCheck =
+  | { status: "ok"; codeId: string; kind: CodeKind }
+  | { status: "not_found" | "expired" | "exhausted" | "invalid" };
+
+const kvKey = (appId: string, userId: string, codeId: string) => `reset:${appId}:${userId}:${sha256Base64url(codeId).slice(0, 22)}`;
+const codeHash = (codeId: string, code: string) => base64url(hmacSha256(codeId, code));
+
+export class ResetCodeStore {
+  constructor(
+    private readonly db: Database,
+    private readonly kv: KVNamespace,
+  ) {}
+
+  /** Makes `code` the user's one current code; returns statements to run with it in one batch. */
+  async prepare(appId: string, userId: string, kind: CodeKind, code: string, ttlSeconds: number, now: number) {
+    const codeId = randomToken(16);
+    const expiresAt = now + ttlSeconds * 1000;
+    const record: KvRecord = { hash: codeHash(codeId, code), kind, expiresAt };
+    // KV first: if the D1 write then fails, the orphan record is unreachable and expires.
+    await this.kv.put(kvKey(appId, userId, codeId), JSON.stringify(record), {
+      expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds),
+    });
+    const forgetBefore = now - FAILURE_MEMORY_MS;
+    const upsert = this.db
+      .insert(passwordResets)
+      .values({ userId, appId, codeId, expiresAt, failures: 0, failedAt: 0, updatedAt: now })
+      .onConflictDoUpdate({
+        target: passwordResets.userId,
+        set: {
+          codeId,
+          expiresAt,
+          updatedAt: now,
+          // A resend keeps the count of recent wrong guesses; old ones are forgotten.
+          failures: sql`CASE WHEN ${passwordResets.failedAt} > ${forgetBefore} THEN ${passwordResets.failures} ELSE 0 END`,
+        },
+      });
+    return { codeId, expiresAt, statement: upsert };
+  }
+
+  /** Checks a candidate code; a wrong guess against a live code counts as a failure. */
+  async check(appId: string, userId: string, candidate: string, now: number): Promise<CodeCheck> {
+    const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
+    if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
+    if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
+    if (row.expiresAt <= now) return { status: "expired" };
+    const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
+    if (!raw) return { status: "not_found" };
+    const record = JSON.parse(raw) as KvRecord;
+    if (constantTimeEqual(codeHash(row.codeId, candidate), record.hash)) return { status: "ok", codeId: row.codeId, kind: record.kind };
+    const failed = await this.db
+      .update(passwordResets)
+      .set({
+        failures: sql`${passwordResets.failures} + 1`,
+        failedAt: now,
+        // The MAX_FAILURES-th wrong guess kills the code.
+        codeId: sql`CASE WHEN ${passwordResets.failures} + 1 >= ${MAX_FAILURES} THEN NULL ELSE ${passwordResets.codeId} END`,
+      })
+      .where(and(eq(passwordResets.userId, userId), eq(passwordResets.codeId, row.codeId)))
+      .returning({ failures: passwordResets.failures });
+    return { status: (failed[0]?.failures ?? MAX_FAILURES) >= MAX_FAILURES ? "exhausted" : "invalid" };
+  }
+
+  /** SQL true while `codeId` is still the user's live code: the guard for a consuming batch. */
+  liveCondition(userId: string, codeId: string, now: number) {
+    return sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.userId} = ${userId}
+      AND ${passwordResets.codeId} = ${codeId} AND ${passwordResets.expiresAt} > ${now} AND ${passwordResets.failures} < ${MAX_FAILURES})`;
+  }
+
+  /** Consumes the code; put it last in the batch (it ends the condition the others test). */
+  consumeStatement(userId: string, codeId: string, now: number) {
+    return this.db
+      .update(passwordResets)
+      .set({ codeId: null, failures: 0, failedAt: 0, updatedAt: now })
+      .where(
+        and(
+          eq(passwordResets.userId, userId),
+          eq(passwordResets.codeId, codeId),
+          gt(passwordResets.expiresAt, now),
+          lt(passwordResets.failures, MAX_FAILURES),
+        ),
+      )
+      .returning({ userId: passwordResets.userId });
+  }
+
+  /**
+   * Enumeration protection: the KV and D1 writes of a real request, for a user who does not
+   * exist, so that the answer takes about as long. Nothing it writes can ever verify.
+   */
+  async decoy(appId: string, now: number): Promise<void> {
+    const codeId = randomToken(16);
+    await this.kv.put(kvKey(appId, "decoy", codeId), JSON.stringify({ hash: "", kind: "code", expiresAt: now }), {
+      expirationTtl: KV_MIN_TTL_SECONDS,
+    });
+    await this.db.batch([
+      this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+      this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+    ]);
+  }
+
+  async forget(appId: string, userId: string, codeId: string): Promise<void> {
+    await this.kv.delete(kvKey(appId, userId, codeId));
+  }
+}

@@ -1,0 +1,84 @@
+// D1 tables. docs/storage.md explains what lives where and why; keep the two in step.
+// Timestamps are integer milliseconds since the epoch. Booleans are 0/1 integers.
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const apps = sqliteTable("apps", {
+  id: text("id").primaryKey(), // Kii appID
+  appKey: text("app_key").notNull(),
+  clientId: text("client_id").notNull().unique(),
+  clientSecretHash: text("client_secret_hash").notNull(),
+  orgId: text("org_id").notNull().unique(), // ZITADEL resourceOwner
+  name: text("name").notNull(),
+  settings: text("settings", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  createdAt: integer("created_at").notNull(),
+  changedAt: integer("changed_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    // The rowid doubles as Kii's numeric internalUserID.
+    internalId: integer("internal_id").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull().unique(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    loginName: text("login_name"),
+    // Lower-cased copies: uniqueness and look-ups ignore case, display keeps it.
+    loginNameKey: text("login_name_key"),
+    email: text("email"),
+    emailKey: text("email_key"),
+    emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+    phone: text("phone"),
+    phoneVerified: integer("phone_verified", { mode: "boolean" }).notNull().default(false),
+    displayName: text("display_name"),
+    givenName: text("given_name"),
+    familyName: text("family_name"),
+    locale: text("locale"),
+    country: text("country"),
+    passwordHash: text("password_hash"),
+    passwordChangedAt: integer("password_changed_at"),
+    changeRequired: integer("change_required", { mode: "boolean" }).notNull().default(false),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    sequence: integer("sequence").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+    changedAt: integer("changed_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("users_app_login_name").on(t.appId, t.loginNameKey),
+    uniqueIndex("users_app_email").on(t.appId, t.emailKey),
+    uniqueIndex("users_app_phone").on(t.appId, t.phone),
+  ],
+);
+
+export const accessTokens = sqliteTable(
+  "access_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(), // SHA-256 of the token, base64url
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    // null for an app admin token (client_credentials)
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: integer("expires_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("access_tokens_user").on(t.userId), index("access_tokens_expiry").on(t.expiresAt)],
+);
+
+// The strongly consistent half of a reset code (the hash itself lives in KV, see docs/storage.md):
+// which code is current for the user, until when, and how many wrong guesses were made.
+export const passwordResets = sqliteTable("password_resets", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  appId: text("app_id").notNull(),
+  codeId: text("code_id"), // null once consumed, superseded by a password change, or dead
+  expiresAt: integer("expires_at").notNull().default(0),
+  failures: integer("failures").notNull().default(0),
+  failedAt: integer("failed_at").notNull().default(0),
+  updatedAt: integer("updated_at")
+    .notNull()
+    .default(sql`0`),
+});

@@ -1,0 +1,45 @@
+// Access tokens in D1, stored as SHA-256 hashes: a database leak yields no usable token.
+// Tokens are 256 random bits, so a fast hash is enough (no salt or stretching needed).
+import { and, eq, gt, lt, type SQL } from "drizzle-orm";
+import { sha256Base64url } from "../core/digest";
+import { randomToken } from "../core/random";
+import type { Database } from "./db";
+import { accessTokens } from "./schema";
+
+export interface TokenGrant {
+  appId: string;
+  userId: string | null; // null: app admin
+  expiresAt: number;
+}
+
+export class TokenStore {
+  constructor(private readonly db: Database) {}
+
+  async issue(grant: TokenGrant, now: number): Promise<string> {
+    const token = randomToken(32);
+    await this.db.insert(accessTokens).values({ tokenHash: sha256Base64url(token), createdAt: now, ...grant });
+    return token;
+  }
+
+  async resolve(token: string, now: number): Promise<TokenGrant | null> {
+    const row = await this.db
+      .select({ appId: accessTokens.appId, userId: accessTokens.userId, expiresAt: accessTokens.expiresAt })
+      .from(accessTokens)
+      .where(and(eq(accessTokens.tokenHash, sha256Base64url(token)), gt(accessTokens.expiresAt, now)))
+      .get();
+    return row ?? null;
+  }
+
+  /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */
+  revokeUserStatement(userId: string, onlyIf?: SQL) {
+    return this.db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), onlyIf));
+  }
+
+  async revokeUser(userId: string): Promise<void> {
+    await this.revokeUserStatement(userId);
+  }
+
+  async purgeExpired(now: number): Promise<void> {
+    await this.db.delete(accessTokens).where(lt(accessTokens.expiresAt, now));
+  }
+}

@@ -1,0 +1,41 @@
+// Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev
+// only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
+import { Hono } from "hono";
+import { escapeHtml } from "../delivery/templates";
+import type { AppEnv } from "../http";
+import { type OutboxMessage, outboxStub } from "./outbox-store";
+
+export const dev = new Hono<AppEnv>();
+
+dev.use(async (c, next) => {
+  if (!c.var.svc.config.development) return c.json({ error: "not_found", message: "No such resource" }, 404);
+  await next();
+});
+
+dev.get("/outbox", async (c) => {
+  const to = c.req.query("to") || undefined;
+  const messages = await outboxStub(c.env.OUTBOX).list(to);
+  const wantsHtml = c.req.query("format") === "html" || (c.req.header("Accept") ?? "").includes("text/html");
+  if (!wantsHtml) return c.json({ messages });
+  return c.html(outboxPage(messages, to));
+});
+
+dev.delete("/outbox", async (c) => {
+  await outboxStub(c.env.OUTBOX).clear();
+  return c.body(null, 204);
+});
+
+function outboxPage(messages: OutboxMessage[], to: string | undefined): string {
+  const rows = messages
+    .map(
+      (m) => `<article><h2>${escapeHtml(m.subject)}</h2>
+<p class="meta">${escapeHtml(m.channel)} to <strong>${escapeHtml(m.to)}</strong> · ${escapeHtml(m.template)} · app ${escapeHtml(m.appId)} · ${escapeHtml(m.createdAt)}</p>
+<pre>${escapeHtml(m.text)}</pre></article>`,
+    )
+    .join("\n");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Latchkey dev outbox</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}
+article{border:1px solid #ccc;border-radius:6px;padding:0 1rem;margin:1rem 0}.meta{color:#555}pre{white-space:pre-wrap}</style></head>
+<body><h1>Dev outbox${to ? ` for ${escapeHtml(to)}` : ""}</h1><p>${messages.length} message(s), newest first. Nothing here was really sent.</p>
+${rows || "<p>No messages yet.</p>"}</body></html>`;
+}

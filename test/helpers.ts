@@ -1,0 +1,80 @@
+// Helpers for tests that drive the Worker through its own fetch handler, as a client would.
+import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const ADMIN_TOKEN = "test-admin-token";
+export const ORIGIN = "http://latchkey.test";
+
+export function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  }
+  return (exports as unknown as { default: Fetcher }).default.fetch(new Request(ORIGIN + path, { ...init, headers, body }));
+}
+
+export interface TestApp {
+  appId: string;
+  appKey: string;
+  clientId: string;
+  clientSecret: string;
+  orgId: string;
+  settings: Record<string, unknown>;
+}
+
+export async function createApp(settings: Record<string, unknown> = {}): Promise<TestApp> {
+  const res = await call("/admin/apps", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: { settings } });
+  expect(res.status).toBe(201);
+  return res.json();
+}
+
+/** Headers the Kii JS SDK sends on anonymous calls. */
+export const kiiHeaders = (app: TestApp, extra: Record<string, string> = {}) => ({
+  "X-Kii-AppID": app.appId,
+  "X-Kii-AppKey": app.appKey,
+  ...extra,
+});
+
+export async function registerKiiUser(app: TestApp, fields: Record<string, unknown>): Promise<{ userID: string } & Record<string, unknown>> {
+  const res = await call(`/api/apps/${app.appId}/users`, {
+    method: "POST",
+    headers: kiiHeaders(app, { "Content-Type": "application/vnd.kii.RegistrationRequest+json" }),
+    json: fields,
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.json();
+}
+
+export async function signIn(app: TestApp, username: string, password: string): Promise<Response> {
+  return call("/api/oauth2/token", { method: "POST", headers: kiiHeaders(app), json: { username, password } });
+}
+
+export async function userToken(app: TestApp, username: string, password: string): Promise<string> {
+  const res = await signIn(app, username, password);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export async function adminToken(app: TestApp): Promise<string> {
+  const res = await call("/api/oauth2/token", {
+    method: "POST",
+    headers: kiiHeaders(app),
+    json: { grant_type: "client_credentials", client_id: app.clientId, client_secret: app.clientSecret },
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** Asserts a Kii-shaped error: status, vnd content type, errorCode; returns the body. */
+export async function expectKiiError(res: Response, status: number, errorCode: string, typeName?: string): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  if (typeName) expect(res.headers.get("Content-Type")).toBe(`application/vnd.kii.${typeName}+json`);
+  else expect(res.headers.get("Content-Type")).toMatch(/^application\/(vnd\.kii\.\w+\+)?json/);
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(body.errorCode).toBe(errorCode);
+  expect(typeof body.message === "string" || typeof body.error_description === "string").toBe(true);
+  return body;
+}
