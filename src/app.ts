@@ -5,8 +5,10 @@ import { ConfigError } from "./config";
 import { createServices } from "./core/services";
 import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
+import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
 import { dev } from "./web/dev";
+import { resetPage } from "./web/reset-page";
 
 export const app = new Hono<AppEnv>();
 
@@ -27,6 +29,9 @@ app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy
 
 app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
 app.route("/api", kii);
+app.route("/v2", zitadelRest);
+app.route("/zitadel.user.v2.UserService", zitadelRpc);
+app.route("/reset", resetPage);
 app.route("/admin", admin);
 app.route("/dev", dev);
 

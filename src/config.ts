@@ -1,6 +1,7 @@
 // Environment bindings and per-app settings, both parsed with zod.
 import { z } from "zod";
 import type { DeliveryMessage } from "./delivery/message";
+import { deliverySettingsSchema, templateSettingsSchema } from "./delivery/settings";
 import type { DevOutbox } from "./web/outbox-store";
 import type { RateLimiter } from "./storage/limiter";
 
@@ -15,7 +16,6 @@ export interface Env {
   PASSWORD_PEPPER?: string;
   /** Public origin for links in messages, e.g. https://auth.example.com (default: the request's). */
   PUBLIC_URL?: string;
-  [key: string]: unknown;
 }
 
 /** Values that exist for local development only and must never run in production. */
@@ -98,6 +98,8 @@ export const appSettingsSchema = z.strictObject({
     .prefault({}),
   corsOrigins: z.array(z.url().max(300)).max(50).default([]),
   defaultLocale: z.enum(["en", "ja"]).default("en"),
+  delivery: deliverySettingsSchema,
+  templates: templateSettingsSchema,
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;

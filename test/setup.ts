@@ -1,4 +1,4 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 
 // Applied to every test file's fresh D1 (idempotent: already-applied migrations are skipped).
-await applyD1Migrations(env.DB, (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS);
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

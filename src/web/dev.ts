@@ -1,8 +1,12 @@
 // Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev
 // only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
 import { Hono } from "hono";
+import { z } from "zod";
+import { createApp } from "../core/apps";
+import { constantTimeEqual } from "../core/digest";
 import { escapeHtml } from "../delivery/templates";
-import type { AppEnv } from "../http";
+import { appView } from "../faces/admin/routes";
+import { type AppEnv, bearerToken } from "../http";
 import { type OutboxMessage, outboxStub } from "./outbox-store";
 
 export const dev = new Hono<AppEnv>();
@@ -10,6 +14,28 @@ export const dev = new Hono<AppEnv>();
 dev.use(async (c, next) => {
   if (!c.var.svc.config.development) return c.json({ error: "not_found", message: "No such resource" }, 404);
   await next();
+});
+
+const seedSchema = z.strictObject({
+  appId: z.string().regex(/^[a-z0-9]{8,64}$/),
+  appKey: z.string().min(8).max(100),
+  clientId: z.string().min(8).max(100),
+  clientSecret: z.string().min(8).max(100),
+  name: z.string().min(1).max(100),
+});
+
+/** Creates the demo app with fixed credentials (npm start), once; development only. */
+dev.post("/seed", async (c) => {
+  const svc = c.var.svc;
+  const given = bearerToken(c.req.header("Authorization"));
+  if (!given || !svc.config.adminToken || !constantTimeEqual(given, svc.config.adminToken)) return c.json({ error: "unauthorized" }, 401);
+  const parsed = seedSchema.safeParse(await c.req.json().catch(() => null));
+  if (!parsed.success) return c.json({ error: "invalid_request", message: parsed.error.message }, 400);
+  const { appId, name, ...credentials } = parsed.data;
+  const existing = await svc.apps.get(appId);
+  if (existing) return c.json(appView(existing));
+  const { app } = await createApp(svc, { appId, name }, credentials);
+  return c.json(appView(app), 201);
 });
 
 dev.get("/outbox", async (c) => {
