@@ -7,6 +7,7 @@ import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
 import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
+import { cors } from "./middleware/cors";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 
@@ -26,6 +27,10 @@ app.use(async (c, next) => {
 });
 
 app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
+
+app.use("/api/*", cors);
+app.use("/v2/*", cors);
+app.use("/zitadel.user.v2.UserService/*", cors);
 
 app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
 app.route("/api", kii);
