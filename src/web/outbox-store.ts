@@ -33,14 +33,11 @@ export class DevOutbox extends DurableObject {
 
   /** Stores a message once: a redelivered queue message with the same id is not added twice. */
   put(message: OutboxMessage): boolean {
-    const cursor = this.sql.exec(
-      "INSERT INTO messages (id, recipient, body) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-      message.id,
-      message.to.toLowerCase(),
-      JSON.stringify(message),
-    );
+    const inserted = this.sql
+      .exec("INSERT INTO messages (id, recipient, body) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq", message.id, message.to.toLowerCase(), JSON.stringify(message))
+      .toArray();
     this.sql.exec("DELETE FROM messages WHERE seq <= (SELECT MAX(seq) FROM messages) - ?", KEEP);
-    return cursor.rowsWritten > 0;
+    return inserted.length > 0;
   }
 
   list(to?: string, limit = 100): OutboxMessage[] {
