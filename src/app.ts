@@ -26,7 +26,7 @@ app.use(async (c, next) => {
   await next();
 });
 
-app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
+app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false, xFrameOptions: "DENY" }));
 
 app.use("/api/*", cors);
 app.use("/v2/*", cors);

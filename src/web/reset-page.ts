@@ -1,5 +1,209 @@
-// The hosted password-reset page (SPEC §6), reached from reset links. Filled in by the Kii password issue.
+// The hosted password-reset page (SPEC §6), reached from reset links
+// {origin}/reset/{appId}/{userId}/{code}. A thin face like the others: it parses the form, calls
+// the core (inspectResetCode, completeReset) and maps CoreErrors to page states.
+//
+// No CSRF token: the code in the URL is the secret that authorises the change, so a cross-site
+// form cannot post to this address without already holding it.
 import { Hono } from "hono";
-import type { AppEnv } from "../http";
+import { bodyLimit } from "hono/body-limit";
+import { CoreError, isCoreError } from "../core/errors";
+import { checkPassword } from "../core/policy";
+import { completeReset, inspectResetCode } from "../core/reset";
+import { type Locale, pickLocale } from "../delivery/templates";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppContext, AppEnv } from "../http";
+import type { App } from "../storage/apps";
+import type { User } from "../storage/users";
+import { contentSecurityPolicy, type FormProblem, type PageState, renderForm, renderPage } from "./reset-views";
 
 export const resetPage = new Hono<AppEnv>();
+
+/**
+ * Two password fields of at most 1024 code points each (the policy's ceiling), every one of
+ * them percent-encoded UTF-8 (up to 12 bytes), fit well inside this.
+ */
+export const MAX_FORM_BYTES = 32 * 1024;
+
+// Link codes are base64url tokens; ZITADEL codes are 6 characters of A-Z0-9. Anything else
+// cannot be a code, and is answered without touching storage.
+const CODE_SHAPE = /^[A-Za-z0-9_-]{6,128}$/;
+const ID_MAX = 200;
+
+type LinkState = Exclude<PageState, "form" | "success">;
+
+interface Link {
+  app: App | null;
+  user: User | null;
+  code: string;
+  locale: Locale;
+  action: string;
+}
+
+/** Best language from Accept-Language among those we have, by q-value, or null. */
+export function localeFromAcceptLanguage(header: string | undefined): Locale | null {
+  if (!header) return null;
+  let best: { locale: Locale; q: number } | null = null;
+  for (const part of header.split(",").slice(0, 20)) {
+    const [tag = "", ...params] = part.trim().split(";");
+    const lang = tag.trim().toLowerCase().split("-")[0];
+    if (lang !== "en" && lang !== "ja") continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q) || q <= 0) continue;
+    if (!best || q > best.q) best = { locale: lang, q };
+  }
+  return best?.locale ?? null;
+}
+
+async function loadLink(c: AppContext): Promise<Link> {
+  const { appId = "", userId = "", code = "" } = c.req.param();
+  const svc = c.var.svc;
+  const shapely = appId.length <= ID_MAX && userId.length <= ID_MAX && CODE_SHAPE.test(code);
+  const app = shapely ? await svc.apps.get(appId) : null;
+  const user = app ? await svc.users.byId(app.id, userId) : null;
+  const locale = pickLocale(user?.locale, localeFromAcceptLanguage(c.req.header("Accept-Language")), app?.settings.defaultLocale);
+  const action = `/reset/${encodeURIComponent(appId)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
+  return { app, user, code, locale, action };
+}
+
+function html(c: AppContext, body: string, status: ContentfulStatusCode, locale: Locale, app: App | null) {
+  const redirects = app?.settings.resetRedirects;
+  const targets = [redirects?.success, redirects?.failure].filter((u): u is string => !!u).map((u) => new URL(u).origin);
+  c.header("Content-Security-Policy", contentSecurityPolicy([...new Set(targets)]));
+  c.header("Cache-Control", "no-store");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("X-Frame-Options", "DENY");
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Content-Language", locale);
+  return c.html(body, status);
+}
+
+const STATUS: Record<LinkState, ContentfulStatusCode> = {
+  expired: 410,
+  used: 410,
+  superseded: 410,
+  unknown: 404,
+  disabled: 403,
+  too_large: 413,
+  error: 500,
+};
+
+/** A page for a link that cannot be used, or the app's failure redirect with the reason. */
+function linkPage(c: AppContext, link: Pick<Link, "app" | "locale">, state: LinkState) {
+  const failure = link.app?.settings.resetRedirects.failure;
+  if (failure && state !== "too_large" && state !== "error") {
+    const target = new URL(failure);
+    target.searchParams.set("reason", state);
+    return redirect(c, target.toString());
+  }
+  return html(c, renderPage(link.locale, state, link.app?.name ?? null), STATUS[state], link.locale, link.app);
+}
+
+function redirect(c: AppContext, location: string) {
+  c.header("Cache-Control", "no-store");
+  c.header("Referrer-Policy", "no-referrer");
+  return c.redirect(location, 303);
+}
+
+function formPage(c: AppContext, link: Link & { app: App }, problem?: FormProblem) {
+  const body = renderForm({
+    locale: link.locale,
+    appName: link.app.name,
+    action: link.action,
+    minLength: link.app.settings.passwordPolicy.minLength,
+    problem,
+  });
+  return html(c, body, problem ? 400 : 200, link.locale, link.app);
+}
+
+function stateOf(e: CoreError): LinkState | null {
+  switch (e.kind) {
+    case "code_expired":
+      return "expired";
+    case "code_not_found":
+      return "used";
+    case "code_invalid":
+      return "superseded";
+    case "user_disabled":
+      return "disabled";
+    default:
+      return null;
+  }
+}
+
+const policyProblem = (e: CoreError): FormProblem => ({
+  kind: "policy",
+  policy: e.details.policy ?? "min_length",
+  limit: (e.details.minimumLength ?? e.details.maximumLength) as number | undefined,
+});
+
+/** Runs `work`, turning the CoreErrors that mean "this link is unusable" into their page. */
+async function orLinkPage(c: AppContext, link: Link, work: () => Promise<Response>): Promise<Response> {
+  try {
+    return await work();
+  } catch (e) {
+    const state = isCoreError(e) ? stateOf(e) : null;
+    if (state) return linkPage(c, link, state);
+    throw e;
+  }
+}
+
+resetPage.get("/:appId/:userId/:code", async (c) => {
+  const link = await loadLink(c);
+  const { app, user } = link;
+  if (!app || !user) return linkPage(c, link, "unknown");
+  return orLinkPage(c, link, async () => {
+    await inspectResetCode(c.var.svc, app, user, link.code);
+    return formPage(c, { ...link, app }, undefined);
+  });
+});
+
+resetPage.post(
+  "/:appId/:userId/:code",
+  bodyLimit({
+    maxSize: MAX_FORM_BYTES,
+    onError: (c) => {
+      const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+      return html(c, renderPage(locale, "too_large", null), 413, locale, null);
+    },
+  }),
+  async (c) => {
+    const link = await loadLink(c);
+    const { app, user } = link;
+    if (!app || !user) return linkPage(c, link, "unknown");
+    const svc = c.var.svc;
+    // parseBody reads application/x-www-form-urlencoded (what a plain HTML form sends) and
+    // multipart/form-data; any other body yields no fields and is answered as an empty form.
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const password = typeof form.password === "string" ? form.password : "";
+    const confirm = typeof form.confirm === "string" ? form.confirm : "";
+    return orLinkPage(c, link, async () => {
+      // A dead link is reported before any complaint about the form, which could not help.
+      await inspectResetCode(svc, app, user, link.code);
+      if (!password) return formPage(c, { ...link, app }, { kind: "empty" });
+      try {
+        checkPassword(password, app.settings.passwordPolicy);
+        if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" });
+        await completeReset(svc, app, { user, code: link.code, newPassword: password });
+      } catch (e) {
+        if (isCoreError(e) && (e.kind === "password_policy" || e.details.policy)) return formPage(c, { ...link, app }, policyProblem(e));
+        throw e;
+      }
+      const success = app.settings.resetRedirects.success;
+      if (success) return redirect(c, success);
+      return html(c, renderPage(link.locale, "success", app.name), 200, link.locale, app);
+    });
+  },
+);
+
+// Any other shape of /reset/... (missing or extra segments, other methods) is an unknown link.
+resetPage.all("*", (c) => {
+  const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+  return html(c, renderPage(locale, "unknown", null), 404, locale, null);
+});
+
+resetPage.onError((err, c) => {
+  console.error(JSON.stringify({ level: "error", route: "reset-page", error: String(err) }));
+  const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+  return html(c, renderPage(locale, "error", null), 500, locale, null);
+});

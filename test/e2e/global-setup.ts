@@ -10,6 +10,8 @@ declare module "vitest" {
   interface ProvidedContext {
     baseUrl: string;
     adminToken: string;
+    /** wrangler dev's --persist-to directory, for tests that must edit local state (wrangler d1 execute --local). */
+    persistTo: string;
     demoApp: { appId: string; appKey: string; clientId: string; clientSecret: string; orgId: string };
   }
 }
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject) {
   const seeded = await seedDemoApp(server.url);
   project.provide("baseUrl", server.url);
   project.provide("adminToken", DEV_ADMIN_TOKEN);
+  project.provide("persistTo", persistTo);
   project.provide("demoApp", { ...DEMO_APP, orgId: seeded.orgId });
   return async () => {
     await server.stop();
