@@ -18,7 +18,7 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.ts"],
       exclude: ["test/e2e/**", "node_modules/**"],
       setupFiles: ["./test/setup.ts"],
-      reporters: ["default", ["json", { outputFile: ".tmp/results-workers.json" }]],
+      reporters: ["default", ["json", { outputFile: ".tmp/results-workers.json" }] as const],
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },
