@@ -8,7 +8,8 @@ export default defineConfig({
     include: ["test/e2e/**/*.e2e.ts"],
     globalSetup: ["test/e2e/global-setup.ts"],
     environment: "node",
-    reporters: ["default", ["json", { outputFile: ".tmp/results-e2e.json" }] as const],
+    reporters: ["default", "json"],
+    outputFile: { json: ".tmp/results-e2e.json" },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // One wrangler dev serves every file; files run one after another to keep load low on 2 cores.
