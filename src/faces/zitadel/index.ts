@@ -1,7 +1,188 @@
 // The ZITADEL v2 User Service dialect: REST (/v2/users/...) and Connect + gRPC-web
-// (/zitadel.user.v2.UserService/*). Filled in by the ZITADEL issue.
+// (/zitadel.user.v2.UserService/*). Both protocols decode into the official generated messages
+// (@zitadel/proto) and call the same RPC bodies in ./service.
+import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { universalServerRequestFromFetch, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
+import {
+  AddHumanUserRequestSchema,
+  AddHumanUserResponseSchema,
+  GetUserByIDRequestSchema,
+  GetUserByIDResponseSchema,
+  PasswordResetRequestSchema,
+  PasswordResetResponseSchema,
+  SetPasswordRequestSchema,
+  SetPasswordResponseSchema,
+  UserService,
+} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { Hono } from "hono";
-import type { AppEnv } from "../../http";
+import { bodyLimit } from "hono/body-limit";
+import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
+import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
+import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
+
+// ---------------------------------------------------------------------------------------------
+// Connect and gRPC-web
+
+interface RequestInfo {
+  c: AppContext;
+  caller?: Caller;
+}
+const requestInfo = createContextKey<RequestInfo | null>(null, { description: "latchkey request" });
+
+function callerOf(ctx: HandlerContext): Caller {
+  const caller = ctx.values.get(requestInfo)?.caller;
+  if (!caller) throw toConnectError(internal());
+  return caller;
+}
+
+/** Runs a service call under Connect: ZitadelErrors become ConnectErrors with the ErrorDetail. */
+const connectCall =
+  <Req, Res>(call: (req: Req, caller: Caller) => Promise<Res>) =>
+  async (req: Req, ctx: HandlerContext): Promise<Res> => {
+    try {
+      return await call(req, callerOf(ctx));
+    } catch (e) {
+      throw e instanceof ZitadelError ? toConnectError(e) : e;
+    }
+  };
+
+const router = createConnectRouter({
+  readMaxBytes: MAX_BODY_BYTES,
+  // Authentication before the body is read or parsed: a request without a valid token costs little.
+  async requestGate(ctx) {
+    const info = ctx.values.get(requestInfo);
+    if (!info) throw toConnectError(internal());
+    try {
+      const { svc, app, principal } = await authenticateCaller(info.c.var.svc, ctx.requestHeader.get("Authorization"));
+      info.caller = { svc, app, principal, clientIp: clientIp(info.c), origin: publicOrigin(info.c) };
+    } catch (e) {
+      throw e instanceof ZitadelError ? toConnectError(e) : e;
+    }
+  },
+});
+// Methods left out answer Unimplemented on every protocol.
+router.service(UserService, {
+  passwordReset: connectCall(passwordReset),
+  setPassword: connectCall(setPassword),
+  addHumanUser: connectCall(addHumanUser),
+  getUserByID: connectCall(getUserByID),
+});
+const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+
+const NATIVE_GRPC = /^application\/grpc(\+[\w-]+)?\s*(;|$)/i;
+const GRPC_WEB = /^application\/grpc-web/i;
+
+/** A gRPC "Trailers-Only" answer: the status travels in the headers, so no trailers are needed. */
+function grpcHeadersOnly(contentType: string, code: number, message: string): Response {
+  return new Response(null, {
+    status: 200,
+    headers: { "Content-Type": contentType, "grpc-status": String(code), "grpc-message": encodeURIComponent(message) },
+  });
+}
+
+export const zitadelRpc = new Hono<AppEnv>();
+
+zitadelRpc.all("*", async (c) => {
+  const contentType = c.req.header("Content-Type") ?? "";
+  // Native gRPC needs HTTP/2 response trailers, which a Worker cannot send; connect-es would run
+  // the method and then lose its status. Refuse it before anything runs.
+  if (NATIVE_GRPC.test(contentType)) {
+    return grpcHeadersOnly(
+      "application/grpc",
+      12,
+      "Native gRPC is not supported by Latchkey (Workers cannot send HTTP/2 trailers); use gRPC-web (application/grpc-web+proto) or Connect (application/json, application/proto)",
+    );
+  }
+  const handler = handlers.get(new URL(c.req.url).pathname);
+  if (!handler) {
+    const message = `Method ${new URL(c.req.url).pathname} is not part of zitadel.user.v2.UserService`;
+    if (GRPC_WEB.test(contentType)) return grpcHeadersOnly(contentType, 12, message);
+    return c.json({ code: "unimplemented", message }, 404);
+  }
+  const request = universalServerRequestFromFetch(c.req.raw, {});
+  request.contextValues = createContextValues().set(requestInfo, { c });
+  return universalServerResponseToFetch(await handler(request));
+});
+
+// ---------------------------------------------------------------------------------------------
+// REST (grpc-gateway's mapping of the same RPCs)
 
 export const zitadelRest = new Hono<AppEnv>();
-export const zitadelRpc = new Hono<AppEnv>();
+
+zitadelRest.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => restErrorResponse(invalidArgument(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+  }),
+);
+
+zitadelRest.onError((err) => {
+  if (err instanceof ZitadelError) return restErrorResponse(err);
+  console.error(JSON.stringify({ level: "error", face: "zitadel-rest", error: String(err) }));
+  return restErrorResponse(internal());
+});
+
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/** Reads a protojson body (either field-name style, unknown fields ignored) with the path's userId on top. */
+async function readMessage<D extends DescMessage>(c: AppContext, schema: D, userId?: string): Promise<MessageShape<D>> {
+  const type = c.req.header("Content-Type");
+  if (type !== undefined && !JSON_TYPE.test(type)) throw invalidArgument("The request body must be application/json");
+  const raw = await c.req.text();
+  let json: JsonValue = {};
+  if (raw.trim() !== "") {
+    try {
+      json = JSON.parse(raw) as JsonValue;
+    } catch {
+      throw invalidArgument("The request body is not valid JSON");
+    }
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalidArgument("The request body must be a JSON object");
+  if (userId !== undefined) {
+    // As in grpc-gateway, the path's value wins over the body's.
+    delete json.user_id;
+    json.userId = userId;
+  }
+  try {
+    return fromJson(schema, json, { ignoreUnknownFields: true });
+  } catch (e) {
+    throw invalidArgument(`The request body does not match ${schema.typeName}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function restCaller(c: AppContext): Promise<Caller> {
+  const { svc, app, principal } = await authenticateCaller(c.var.svc, c.req.header("Authorization"));
+  return { svc, app, principal, clientIp: clientIp(c), origin: publicOrigin(c) };
+}
+
+const restJson = <D extends DescMessage>(schema: D, message: MessageShape<D>) =>
+  new Response(JSON.stringify(toJson(schema, message)), { status: 200, headers: { "Content-Type": "application/json" } });
+
+zitadelRest.post("/users/human", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, AddHumanUserRequestSchema);
+  return restJson(AddHumanUserResponseSchema, await addHumanUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/password_reset", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, PasswordResetRequestSchema, c.req.param("userId"));
+  return restJson(PasswordResetResponseSchema, await passwordReset(req, caller));
+});
+
+zitadelRest.post("/users/:userId/password", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, SetPasswordRequestSchema, c.req.param("userId"));
+  return restJson(SetPasswordResponseSchema, await setPassword(req, caller));
+});
+
+zitadelRest.get("/users/:userId", async (c) => {
+  const caller = await restCaller(c);
+  const req = fromJson(GetUserByIDRequestSchema, { userId: c.req.param("userId") });
+  return restJson(GetUserByIDResponseSchema, await getUserByID(req, caller));
+});
+
+// Other UserService paths (a mounted sub-app's notFound is not consulted, so a catch-all route).
+zitadelRest.all("*", (c) => restErrorResponse(unimplemented(`${c.req.method} ${new URL(c.req.url).pathname} is not served by Latchkey`)));

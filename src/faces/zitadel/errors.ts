@@ -1,0 +1,127 @@
+// ZITADEL's error dialect, in one place. ZITADEL answers every failure with a gRPC code, a
+// status message "<text> (<ID>)" and one zitadel.v1.ErrorDetail {id, message}; each protocol
+// carries these differently:
+// - REST (grpc-gateway): JSON {code, message, details: [{"@type", id, message}]} with the
+//   gateway's HTTP status for the code;
+// - Connect: connect-es renders the ConnectError (JSON body with the binary detail);
+// - gRPC-web: connect-es writes grpc-status, grpc-message and grpc-status-details-bin trailers.
+// IDs come from ZITADEL's sources where ZITADEL has the same condition; conditions only Latchkey
+// has use the LATCHKEY- prefix, so no client mistakes them for ZITADEL's.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
+import type { CoreError, PolicyViolation } from "../../core/errors";
+
+export type Rpc = "PasswordReset" | "SetPassword" | "AddHumanUser" | "GetUserByID";
+
+export class ZitadelError extends Error {
+  override readonly name = "ZitadelError";
+  constructor(
+    readonly code: Code,
+    readonly id: string,
+    readonly text: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${text} (${id})`);
+  }
+}
+
+export const invalidArgument = (text: string) => new ZitadelError(Code.InvalidArgument, "LATCHKEY-INPUT", text);
+export const unauthenticated = () => new ZitadelError(Code.Unauthenticated, "AUTH-7fs1e", "Token is invalid");
+export const permissionDenied = () => new ZitadelError(Code.PermissionDenied, "AUTH-5mWD2", "No matching permissions found");
+export const unimplemented = (text: string) => new ZitadelError(Code.Unimplemented, "LATCHKEY-UNIMPLEMENTED", text);
+export const internal = () => new ZitadelError(Code.Internal, "LATCHKEY-INTERNAL", "Internal error");
+
+const POLICY_IDS: Record<PolicyViolation, [string, string]> = {
+  min_length: ["DOMAIN-HuJf6", "Password is too short"],
+  lowercase: ["DOMAIN-co3Xw", "Password must contain lower case"],
+  uppercase: ["DOMAIN-VoaRj", "Password must contain upper case"],
+  number: ["DOMAIN-ZBv4H", "Password must contain number"],
+  symbol: ["DOMAIN-ZDLwA", "Password must contain symbol"],
+  max_length: ["LATCHKEY-PWMAX", "Password is too long"],
+  same_as_old: ["COMMAND-Aesh5", "The new password must differ from the current one"],
+};
+
+/** Maps a core error to ZITADEL's code, id and text; `rpc` decides the few ids that differ by call. */
+export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
+  const z = (code: Code, id: string, text: string) => new ZitadelError(code, id, text);
+  switch (e.kind) {
+    case "invalid_input":
+      if (e.details.policy === "same_as_old") return z(Code.FailedPrecondition, ...POLICY_IDS.same_as_old);
+      return z(Code.InvalidArgument, "LATCHKEY-INPUT", e.message);
+    case "password_policy": {
+      const [id, text] = POLICY_IDS[e.details.policy ?? "min_length"];
+      return z(Code.InvalidArgument, id, text);
+    }
+    case "app_not_found":
+    case "unauthenticated":
+      return unauthenticated();
+    case "permission_denied":
+      return permissionDenied();
+    case "user_not_found":
+      // ZITADEL's SetPassword looks the user up through the password write model.
+      return rpc === "SetPassword"
+        ? z(Code.FailedPrecondition, "COMMAND-G8dh3", "Password not found")
+        : z(Code.NotFound, "COMMAND-SAF4f", "User could not be found");
+    case "user_exists":
+      return z(Code.AlreadyExists, "COMMA-CxDKf", "User already exists");
+    case "wrong_password":
+      return z(Code.InvalidArgument, "COMMAND-3M0fs", "Password is invalid");
+    case "user_disabled":
+      return z(Code.FailedPrecondition, "COMMAND-JLK35", "User is locked");
+    case "no_password":
+      return rpc === "PasswordReset"
+        ? z(Code.FailedPrecondition, "COMMAND-Sfe4g", "User is not yet initialised")
+        : z(Code.FailedPrecondition, "COMMAND-Fds3s", "Password not set");
+    case "address_unverified":
+      return z(Code.FailedPrecondition, "LATCHKEY-UNVERIFIED", e.message);
+    case "code_not_found":
+      return z(Code.FailedPrecondition, "COMMAND-2M9fs", "Code not found");
+    case "code_invalid":
+      return z(Code.InvalidArgument, "CODE-woT0xc", "Code is invalid");
+    case "code_expired":
+      return z(Code.FailedPrecondition, "CODE-QvUQ4P", "Code is expired");
+    case "rate_limited":
+      return new ZitadelError(Code.ResourceExhausted, "LATCHKEY-RATE", e.message, e.details.retryAfterSeconds ?? 60);
+    case "invalid_template":
+      return z(Code.InvalidArgument, "DOMAIN-oGh5e", "Invalid URL template");
+    case "unsupported":
+      return z(Code.Unimplemented, "LATCHKEY-UNIMPLEMENTED", e.message);
+  }
+}
+
+/** For the Connect router: connect-es writes it as Connect JSON or gRPC-web trailers. */
+export function toConnectError(e: ZitadelError): ConnectError {
+  const headers = e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : undefined;
+  return new ConnectError(e.message, e.code, headers, [{ desc: ErrorDetailSchema, value: { id: e.id, message: e.text } }]);
+}
+
+// grpc-gateway's runtime.HTTPStatusFromCode.
+const HTTP_STATUS: Record<Code, number> = {
+  [Code.Canceled]: 499,
+  [Code.Unknown]: 500,
+  [Code.InvalidArgument]: 400,
+  [Code.DeadlineExceeded]: 504,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.PermissionDenied]: 403,
+  [Code.ResourceExhausted]: 429,
+  [Code.FailedPrecondition]: 400,
+  [Code.Aborted]: 409,
+  [Code.OutOfRange]: 400,
+  [Code.Unimplemented]: 501,
+  [Code.Internal]: 500,
+  [Code.Unavailable]: 503,
+  [Code.DataLoss]: 500,
+  [Code.Unauthenticated]: 401,
+};
+
+export function restErrorResponse(e: ZitadelError): Response {
+  const body = {
+    code: e.code,
+    message: e.message,
+    details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: e.id, message: e.text }],
+  };
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (e.retryAfterSeconds !== undefined) headers["Retry-After"] = String(e.retryAfterSeconds);
+  return new Response(JSON.stringify(body), { status: HTTP_STATUS[e.code], headers });
+}

@@ -1,0 +1,259 @@
+// The four UserService RPCs, once, for every protocol (REST, Connect, gRPC-web): each takes the
+// decoded request message and the authenticated caller, calls the core, and returns the response
+// message. Only wire concerns live here: ZITADEL's field limits, oneof → core option, core
+// result → message. Who may do what is decided by the core (mayActOn, requestReset,
+// changePassword, adminSetPassword), except ZITADEL's "user.write" rule for AddHumanUser.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { DetailsSchema } from "@zitadel/proto/zitadel/object/v2/object_pb.js";
+import { NotificationType } from "@zitadel/proto/zitadel/user/v2/password_pb.js";
+import { UserState, type UserSchema } from "@zitadel/proto/zitadel/user/v2/user_pb.js";
+import {
+  type AddHumanUserRequest,
+  AddHumanUserResponseSchema,
+  type GetUserByIDRequest,
+  GetUserByIDResponseSchema,
+  type PasswordResetRequest,
+  PasswordResetResponseSchema,
+  type SetPasswordRequest,
+  SetPasswordResponseSchema,
+} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import { CoreError, isCoreError } from "../../core/errors";
+import { E164, EMAIL, LOGIN_NAME, mayActOn, type Principal, requireUser } from "../../core/identity";
+import { adminSetPassword, changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
+import type { Services } from "../../core/services";
+import { register, resolveToken } from "../../core/users";
+import { bearerToken } from "../../http";
+import type { App } from "../../storage/apps";
+import type { User } from "../../storage/users";
+import { fromCoreError, internal, invalidArgument, permissionDenied, type Rpc, unauthenticated, ZitadelError } from "./errors";
+
+export interface Caller {
+  svc: Services;
+  app: App;
+  principal: Principal;
+  clientIp: string | null;
+  /** Origin of the hosted reset page, for the default link. */
+  origin: string;
+}
+
+/** ZITADEL's bearer authentication: the token names its app, whose org is the resourceOwner. */
+export async function authenticateCaller(svc: Services, authorization: string | null | undefined): Promise<Omit<Caller, "clientIp" | "origin">> {
+  const token = bearerToken(authorization ?? undefined);
+  if (!token || token.length > 512) throw unauthenticated();
+  const principal = await resolveToken(svc, token);
+  if (!principal) throw unauthenticated();
+  const app = await svc.apps.get(principal.appId);
+  if (!app) throw unauthenticated();
+  return { svc, app, principal };
+}
+
+/** Runs an RPC body and turns every failure into a ZitadelError; unexpected ones are logged, not shown. */
+export async function guarded<T>(rpc: Rpc, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof ZitadelError) throw e;
+    if (isCoreError(e)) throw fromCoreError(e, rpc);
+    console.error(JSON.stringify({ level: "error", face: "zitadel", rpc, error: String(e) }));
+    throw internal();
+  }
+}
+
+// ZITADEL's protoc-gen-validate limits, which connect-es does not enforce.
+function text(value: string | undefined, field: string, min: number, max: number): string {
+  const length = value === undefined ? 0 : [...value].length;
+  if (value === undefined || length < min || length > max) {
+    throw invalidArgument(`${field} must be ${min === max ? min : `${min} to ${max}`} characters long`);
+  }
+  return value;
+}
+const optionalText = (value: string | undefined, field: string, min: number, max: number) =>
+  value === undefined ? undefined : text(value, field, min, max);
+
+const userIdOf = (value: string) => text(value, "userId", 1, 200);
+
+function newPasswordOf(req: { newPassword?: { password: string; changeRequired: boolean } | undefined }) {
+  if (!req.newPassword) throw invalidArgument("newPassword is required");
+  return { password: text(req.newPassword.password, "newPassword.password", 1, 200), changeRequired: req.newPassword.changeRequired };
+}
+
+type DetailsInit = MessageInitShape<typeof DetailsSchema>;
+
+const details = (app: App, sequence: number, changedAt: number, createdAt?: number): DetailsInit => ({
+  sequence: BigInt(sequence),
+  changeDate: timestampFromMs(changedAt),
+  resourceOwner: app.orgId,
+  ...(createdAt !== undefined ? { creationDate: timestampFromMs(createdAt) } : {}),
+});
+
+async function userActedOn(caller: Caller, userId: string): Promise<User> {
+  const user = await requireUser(caller.svc, caller.app, { by: "id", value: userId });
+  if (!mayActOn(caller.principal, caller.app, user)) throw permissionDenied();
+  return user;
+}
+
+export function passwordReset(req: PasswordResetRequest, caller: Caller) {
+  return guarded("PasswordReset", async () => {
+    const userId = userIdOf(req.userId);
+    let delivery: ResetDelivery;
+    switch (req.medium.case) {
+      case "sendLink": {
+        const link = req.medium.value;
+        // ZITADEL sends anything but SMS (Unspecified, and values it does not know) by email.
+        const channel = link.notificationType === NotificationType.SMS ? "sms" : "email";
+        delivery = { via: "code_link", channel, urlTemplate: optionalText(link.urlTemplate, "sendLink.urlTemplate", 1, 200) };
+        break;
+      }
+      case "returnCode":
+        delivery = { via: "return_code" };
+        break;
+      default:
+        delivery = { via: "code_link", channel: "email" };
+    }
+    await userActedOn(caller, userId);
+    const result = await requestReset(caller.svc, caller.app, {
+      ref: { by: "id", value: userId },
+      delivery,
+      principal: caller.principal,
+      clientIp: caller.clientIp,
+      origin: caller.origin,
+    });
+    return create(PasswordResetResponseSchema, {
+      details: details(caller.app, result.sequence, result.changedAt),
+      ...(result.code !== undefined ? { verificationCode: result.code } : {}),
+    });
+  });
+}
+
+export function setPassword(req: SetPasswordRequest, caller: Caller) {
+  return guarded("SetPassword", async () => {
+    const userId = userIdOf(req.userId);
+    const { password, changeRequired } = newPasswordOf(req);
+    const { svc, app, principal } = caller;
+    const verification = req.verification;
+    if (verification.case === "verificationCode") text(verification.value, "verificationCode", 1, 20);
+    if (verification.case === "currentPassword") text(verification.value, "currentPassword", 1, 200);
+    const user = await requireUser(svc, app, { by: "id", value: userId });
+    let result;
+    switch (verification.case) {
+      case "verificationCode":
+        // The code is the proof, as in ZITADEL: whoever holds it may use it. As in ZITADEL,
+        // changeRequired applies to an admin's set only.
+        result = await completeReset(svc, app, { user, code: verification.value, newPassword: password, changeRequired: false });
+        break;
+      case "currentPassword":
+        result = await changePassword(svc, app, { user, principal, oldPassword: verification.value, newPassword: password, changeRequired: false });
+        break;
+      default:
+        result = await adminSetPassword(svc, app, { user, principal, newPassword: password, changeRequired });
+    }
+    return create(SetPasswordResponseSchema, { details: details(app, result.sequence, result.changedAt) });
+  });
+}
+
+export function addHumanUser(req: AddHumanUserRequest, caller: Caller) {
+  return guarded("AddHumanUser", async () => {
+    const { svc, app, principal } = caller;
+    // ZITADEL requires user.write in the target org: an org owner, i.e. the app's admin token.
+    if (principal.kind !== "admin") throw permissionDenied();
+    const org = req.organization?.org;
+    if (org?.case === "orgId" && org.value !== app.orgId) throw permissionDenied();
+    if (org?.case === "orgDomain") throw invalidArgument("organization.orgDomain is not supported; use organization.orgId (the app's orgId)");
+
+    const userId = optionalText(req.userId, "userId", 1, 200);
+    // Kii addresses users by id in paths, where ":" introduces EMAIL:/PHONE: and "me" is the caller.
+    if (userId !== undefined && (!/^[A-Za-z0-9._@-]+$/.test(userId) || userId === "me")) {
+      throw invalidArgument("userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"");
+    }
+    const username = optionalText(req.username, "username", 1, 200);
+    if (username !== undefined && !LOGIN_NAME.test(username)) throw invalidArgument("username must be 3 to 64 letters, digits or . _ @ + -");
+    if (!req.profile) throw invalidArgument("profile is required");
+    const givenName = text(req.profile.givenName, "profile.givenName", 1, 200);
+    const familyName = text(req.profile.familyName, "profile.familyName", 1, 200);
+    const displayName = optionalText(req.profile.displayName, "profile.displayName", 0, 200) || `${givenName} ${familyName}`;
+    const locale = optionalText(req.profile.preferredLanguage, "profile.preferredLanguage", 0, 10) || undefined;
+    if (locale !== undefined && !/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/.test(locale)) throw invalidArgument("profile.preferredLanguage must be a language tag such as en");
+    if (!req.email) throw invalidArgument("email is required");
+    const email = text(req.email.email, "email.email", 1, 200);
+    if (!EMAIL.test(email)) throw invalidArgument("email.email is not an email address");
+    // Latchkey sends no address verification codes: sendCode and returnCode leave the address unverified.
+    const emailVerified = req.email.verification.case === "isVerified" ? req.email.verification.value : req.email.verification.case ? false : undefined;
+    let phone: string | undefined;
+    let phoneVerified: boolean | undefined;
+    if (req.phone && req.phone.phone !== "") {
+      phone = text(req.phone.phone, "phone.phone", 1, 200);
+      if (!E164.test(phone)) throw invalidArgument("phone.phone must be an international number such as +819012345678");
+      phoneVerified = req.phone.verification.case === "isVerified" ? req.phone.verification.value : req.phone.verification.case ? false : undefined;
+    }
+    if (req.metadata.length > 0 || req.idpLinks.length > 0 || req.totpSecret !== undefined) {
+      throw new CoreError("unsupported", "metadata, idpLinks and totpSecret are not supported by Latchkey");
+    }
+    const pw = req.passwordType;
+    const user = await register(svc, app, {
+      userId,
+      loginName: username,
+      email,
+      emailVerified,
+      phone,
+      phoneVerified,
+      displayName,
+      givenName,
+      familyName,
+      locale,
+      ...(pw.case === "password" ? { password: text(pw.value.password, "password.password", 1, 200), changeRequired: pw.value.changeRequired } : {}),
+      ...(pw.case === "hashedPassword" ? { passwordHash: text(pw.value.hash, "hashedPassword.hash", 1, 200), changeRequired: pw.value.changeRequired } : {}),
+    });
+    return create(AddHumanUserResponseSchema, { userId: user.id, details: details(app, user.sequence, user.changedAt, user.createdAt) });
+  });
+}
+
+/** ZITADEL's states for a Latchkey user: disabled is LOCKED (SPEC §2), no password yet is INITIAL. */
+export function userState(user: User): UserState {
+  if (user.disabled) return UserState.LOCKED;
+  if (!user.passwordHash) return UserState.INITIAL;
+  return UserState.ACTIVE;
+}
+
+export function userMessage(app: App, user: User): MessageInitShape<typeof UserSchema> {
+  const username = user.loginName ?? user.email ?? user.phone ?? user.id;
+  const displayName = user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(" ") || username);
+  return {
+    userId: user.id,
+    details: details(app, user.sequence, user.changedAt, user.createdAt),
+    state: userState(user),
+    username,
+    loginNames: [username],
+    preferredLoginName: username,
+    type: {
+      case: "human",
+      value: {
+        userId: user.id,
+        state: userState(user),
+        username,
+        loginNames: [username],
+        preferredLoginName: username,
+        profile: {
+          givenName: user.givenName ?? "",
+          familyName: user.familyName ?? "",
+          displayName,
+          ...(user.locale ? { preferredLanguage: user.locale } : {}),
+        },
+        email: { email: user.email ?? "", isVerified: user.emailVerified },
+        phone: { phone: user.phone ?? "", isVerified: user.phoneVerified },
+        passwordChangeRequired: user.changeRequired,
+        ...(user.passwordChangedAt ? { passwordChanged: timestampFromMs(user.passwordChangedAt) } : {}),
+      },
+    },
+  };
+}
+
+export function getUserByID(req: GetUserByIDRequest, caller: Caller) {
+  return guarded("GetUserByID", async () => {
+    const user = await userActedOn(caller, userIdOf(req.userId));
+    return create(GetUserByIDResponseSchema, {
+      details: details(caller.app, user.sequence, user.changedAt, user.createdAt),
+      user: userMessage(caller.app, user),
+    });
+  });
+}
