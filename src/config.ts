@@ -1,6 +1,6 @@
 // Environment bindings and per-app settings, both parsed with zod.
 import { z } from "zod";
-import type { DeliveryMessage } from "./delivery/message";
+import type { DeadLetter, DeliveryMessage } from "./delivery/message";
 import { deliverySettingsSchema, templateSettingsSchema } from "./delivery/settings";
 import type { DevOutbox } from "./web/outbox-store";
 import type { RateLimiter } from "./storage/limiter";
@@ -11,6 +11,11 @@ export interface Env {
   LIMITER: DurableObjectNamespace<RateLimiter>;
   OUTBOX: DurableObjectNamespace<DevOutbox>;
   DELIVERY: Queue<DeliveryMessage>;
+  /** Producer for the dead-letter queue: permanent delivery failures go there at once. */
+  DEAD_LETTERS?: Queue<DeadLetter>;
+  /** Default email / SMS provider for apps that set none: JSON shaped like settings.delivery.email / .sms (a secret). */
+  DELIVERY_EMAIL?: string;
+  DELIVERY_SMS?: string;
   ENVIRONMENT?: string;
   ADMIN_TOKEN?: string;
   PASSWORD_PEPPER?: string;
@@ -110,6 +115,9 @@ export const defaultSettings = (): AppSettings => appSettingsSchema.parse({});
 /** Deep-merges a settings patch into stored settings (objects merge, everything else replaces). */
 export function mergeSettings(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
+  // Switching a delivery channel to another provider starts afresh: one provider's fields (and
+  // secrets) mean nothing to the next.
+  if ("provider" in patch && patch.provider !== base.provider) return patch;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) out[key] = key in base ? mergeSettings(base[key], value) : value;
   return out;

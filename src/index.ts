@@ -2,14 +2,15 @@
 import { app } from "./app";
 import type { Env } from "./config";
 import { deliverBatch } from "./delivery/consumer";
-import type { DeliveryMessage } from "./delivery/message";
 
 export { RateLimiter } from "./storage/limiter";
 export { DevOutbox } from "./web/outbox-store";
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  // Both the delivery queue and its dead-letter queue; deliverBatch tells them apart by name and
+  // acks or retries each message itself.
+  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
     await deliverBatch(batch, env);
   },
-} satisfies ExportedHandler<Env, DeliveryMessage>;
+} satisfies ExportedHandler<Env, unknown>;

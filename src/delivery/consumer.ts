@@ -1,21 +1,215 @@
-// The delivery Queue's consumer. Delivery is at-least-once: a message may arrive twice, so every
-// provider call carries the message id as its idempotency key.
-import { type Env, readRuntimeConfig } from "../config";
-import type { DeliveryMessage } from "./message";
-import { sendToOutbox } from "./providers/outbox";
+// The delivery Queue's consumer, and the dead-letter queue's.
+//
+// Delivery is at least once: Queues may hand us a message twice, and a provider may accept a
+// message whose answer never reaches us. Every attempt of one message therefore carries the same
+// id as its idempotency key where the provider has one (webhook-id, Resend's Idempotency-Key);
+// Postmark, SendGrid, Mailgun, Twilio and the send_email binding have none, so there a lost
+// answer followed by a retry can still send twice (see each provider's file).
+//
+// Each message is acked or retried on its own, and nothing is thrown out of the handler: when
+// one message fails, the others in the batch are neither lost nor sent again.
+import { describeZodError, type Env, readRuntimeConfig } from "../config";
+import { AppStore } from "../storage/apps";
+import { openDatabase } from "../storage/db";
+import type { Channel, DeadLetter, DeliveryMessage } from "./message";
+import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
+import { sendWith } from "./providers/index";
+import { emailProviderSchema, type ProviderSettings, smsProviderSchema } from "./settings";
 
-export async function deliverBatch(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
-  const config = readRuntimeConfig(env);
-  for (const message of batch.messages) {
-    const m = message.body;
+/** A provider slower than this counts as down for the attempt. */
+export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** Backoff: about 10 s, 20 s, 40 s, ... (half of it random), never more than 15 minutes. */
+const BACKOFF_BASE_SECONDS = 10;
+const BACKOFF_MAX_SECONDS = 900;
+/** Queues refuses delays above 12 hours. */
+const QUEUE_MAX_DELAY_SECONDS = 43_200;
+
+type Outcome = "delivered" | "retry" | "dead_letter";
+
+interface OutcomeLine {
+  id: string;
+  appId: string;
+  channel: Channel;
+  provider: string;
+  attempt: number;
+  outcome: Outcome;
+  status?: number;
+  reason?: string;
+  delaySeconds?: number;
+  providerMessageId?: string;
+}
+
+/**
+ * One JSON line per outcome. Deliberately without `to`, subject, text or html: those carry the
+ * address, the link and the code.
+ */
+function logOutcome(line: OutcomeLine): void {
+  const level = line.outcome === "delivered" ? "info" : line.outcome === "retry" ? "warn" : "error";
+  const text = JSON.stringify({ level, event: "delivery", ...line });
+  if (level === "info") console.log(text);
+  else if (level === "warn") console.warn(text);
+  else console.error(text);
+}
+
+/** Exponential backoff with jitter, so retries of many messages do not arrive in step. */
+export function backoffSeconds(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** Math.max(0, attempt - 1));
+  return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
+}
+
+export function retryDelaySeconds(failure: DeliveryFailure, attempt: number): number {
+  const wanted = failure.retryAfterSeconds ?? backoffSeconds(attempt);
+  return Math.min(QUEUE_MAX_DELAY_SECONDS, Math.max(1, wanted));
+}
+
+// The environment's defaults are parsed once per isolate and value, not once per message.
+const parsedDefaults = new Map<string, ProviderSettings | DeliveryFailure>();
+
+/**
+ * DELIVERY_EMAIL / DELIVERY_SMS: a JSON object shaped like an app's settings.delivery.email/sms,
+ * the default for every app that sets none. A malformed value is a permanent failure naming the
+ * variable and field (never the value: it holds the provider's secret).
+ */
+function environmentDefault(env: Env, channel: Channel): ProviderSettings | null {
+  const name = channel === "email" ? "DELIVERY_EMAIL" : "DELIVERY_SMS";
+  const raw = env[name];
+  if (!raw) return null;
+  const key = `${channel}\n${raw}`;
+  let result = parsedDefaults.get(key);
+  if (!result) {
+    let json: unknown;
     try {
-      if (!config.development) throw new Error("no delivery provider is configured");
-      await sendToOutbox(env, m);
-      message.ack();
-      console.log(JSON.stringify({ level: "info", event: "delivered", id: m.id, appId: m.appId, channel: m.channel, provider: "outbox", attempt: message.attempts }));
-    } catch (e) {
-      console.error(JSON.stringify({ level: "error", event: "delivery_failed", id: m.id, appId: m.appId, channel: m.channel, attempt: message.attempts, error: String(e) }));
-      message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+      json = JSON.parse(raw);
+    } catch {
+      json = Symbol("invalid");
     }
+    const parsed = typeof json === "symbol" ? null : (channel === "email" ? emailProviderSchema : smsProviderSchema).safeParse(json);
+    if (parsed?.success) result = parsed.data;
+    else {
+      const field = parsed ? describeZodError(parsed.error, name).field : name;
+      result = permanent(`invalid_environment_default:${field}`);
+    }
+    parsedDefaults.set(key, result);
+  }
+  if (result instanceof DeliveryFailure) throw result;
+  return result;
+}
+
+function isDeliveryMessage(body: unknown): body is DeliveryMessage {
+  const m = body as Partial<DeliveryMessage> | null;
+  return (
+    typeof m === "object" &&
+    m !== null &&
+    typeof m.id === "string" &&
+    typeof m.appId === "string" &&
+    (m.channel === "email" || m.channel === "sms") &&
+    typeof m.to === "string"
+  );
+}
+
+/**
+ * Only the queue's name tells a dead-letter batch apart (wrangler.toml: latchkey-delivery-dlq).
+ * Matching the suffix keeps working for a deployment that renames its queues.
+ */
+export const isDeadLetterQueue = (queue: string) => queue.endsWith("-dlq");
+
+export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (isDeadLetterQueue(batch.queue)) return recordDeadLetters(batch);
+  let development: boolean;
+  try {
+    development = readRuntimeConfig(env).development;
+  } catch (e) {
+    // A configuration the operator must fix; the messages wait for the next deployment.
+    console.error(JSON.stringify({ level: "error", event: "delivery_config", error: e instanceof Error ? e.message : "invalid configuration" }));
+    for (const message of batch.messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return;
+  }
+  const ctx: SendContext = { env, development, now: () => Date.now(), timeoutMs: ATTEMPT_TIMEOUT_MS };
+  const apps = new AppStore(openDatabase(env.DB));
+  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps)));
+}
+
+async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppStore): Promise<ProviderSettings> {
+  const app = await apps.get(m.appId);
+  if (!app) throw permanent("app_not_found");
+  const configured = app.settings.delivery[m.channel] ?? environmentDefault(ctx.env, m.channel);
+  if (configured) return configured;
+  if (ctx.development) return { provider: "outbox" };
+  throw permanent(m.channel === "email" ? "no_provider:set settings.delivery.email or DELIVERY_EMAIL" : "no_provider:set settings.delivery.sms or DELIVERY_SMS");
+}
+
+async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppStore): Promise<void> {
+  const body = message.body;
+  if (!isDeliveryMessage(body)) {
+    // Nothing we could ever deliver; recorded and dropped rather than retried for nothing.
+    console.error(JSON.stringify({ level: "error", event: "delivery", id: message.id, attempt: message.attempts, outcome: "dropped", reason: "malformed_message" }));
+    message.ack();
+    return;
+  }
+  const base = { id: body.id, appId: body.appId, channel: body.channel, attempt: message.attempts };
+  let provider = "none";
+  try {
+    const settings = await providerFor(body, ctx, apps);
+    provider = settings.provider;
+    const sent = await sendWith(settings, body, ctx);
+    message.ack();
+    logOutcome({ ...base, provider, outcome: "delivered", ...(sent.providerMessageId ? { providerMessageId: sent.providerMessageId } : {}) });
+  } catch (e) {
+    // Anything unforeseen (a D1 hiccup, a bug) is retried: losing a reset message is worse.
+    const failure = e instanceof DeliveryFailure ? e : new DeliveryFailure(true, "internal_error");
+    if (failure.retryable) {
+      const delaySeconds = retryDelaySeconds(failure, message.attempts);
+      message.retry({ delaySeconds });
+      logOutcome({ ...base, provider, outcome: "retry", reason: failure.reason, ...statusOf(failure), delaySeconds });
+    } else {
+      await deadLetter(message, body, ctx.env, provider, failure);
+    }
+  }
+}
+
+const statusOf = (failure: DeliveryFailure) => (failure.status === undefined ? {} : { status: failure.status });
+
+/**
+ * A failure that retrying cannot fix goes to the dead-letter queue now instead of using up the
+ * retries. If even that send fails, the message is retried so it is not lost.
+ */
+async function deadLetter(message: Message<unknown>, body: DeliveryMessage, env: Env, provider: string, failure: DeliveryFailure): Promise<void> {
+  const line = { id: body.id, appId: body.appId, channel: body.channel, provider, attempt: message.attempts, reason: failure.reason, ...statusOf(failure) };
+  const record: DeadLetter = { ...body, failure: { reason: failure.reason, provider, attempts: message.attempts, ...statusOf(failure) } };
+  try {
+    if (!env.DEAD_LETTERS) throw new Error("no DEAD_LETTERS binding");
+    await env.DEAD_LETTERS.send(record, { contentType: "json" });
+  } catch {
+    const delaySeconds = backoffSeconds(message.attempts);
+    message.retry({ delaySeconds });
+    logOutcome({ ...line, outcome: "retry", reason: `dead_letter_send_failed:${failure.reason}`, delaySeconds });
+    return;
+  }
+  message.ack();
+  logOutcome({ ...line, outcome: "dead_letter" });
+}
+
+/** The dead-letter queue's consumer: one structured line per message, then ack. */
+function recordDeadLetters(batch: MessageBatch<unknown>): void {
+  for (const message of batch.messages) {
+    const body = (typeof message.body === "object" && message.body !== null ? message.body : {}) as Partial<DeadLetter>;
+    const failure = body.failure;
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "dead_letter",
+        id: body.id ?? message.id,
+        appId: body.appId,
+        channel: body.channel,
+        template: body.template,
+        createdAt: body.createdAt,
+        // Without a failure record Queues moved it here after the last retry.
+        reason: failure?.reason ?? "retries_exhausted",
+        provider: failure?.provider,
+        status: failure?.status,
+        attempts: failure?.attempts,
+      }),
+    );
+    message.ack();
   }
 }

@@ -17,3 +17,17 @@ export interface DeliveryMessage {
   html: string;
   createdAt: string; // RFC 3339
 }
+
+/** Why a message was given up on; added when the consumer dead-letters it itself. */
+export interface DeliveryFailureRecord {
+  reason: string;
+  provider: string;
+  status?: number;
+  attempts: number;
+}
+
+/**
+ * What the dead-letter queue holds: the message as it was, plus `failure` when the consumer sent
+ * it there (a permanent failure). Messages Queues moves there after the last retry have none.
+ */
+export type DeadLetter = DeliveryMessage & { failure?: DeliveryFailureRecord };

@@ -1,6 +1,7 @@
 // Puts messages on the delivery Queue. The API answers without waiting for any provider; the
 // queue consumer (consumer.ts) delivers, retries and dead-letters.
 import type { Channel, DeliveryMessage, TemplateName } from "./message";
+import type { TemplateSettings } from "./settings";
 import { type Locale, renderTemplate, type TemplateVars } from "./templates";
 
 export interface Outgoing {
@@ -10,13 +11,15 @@ export interface Outgoing {
   template: TemplateName;
   locale: Locale;
   vars: TemplateVars;
+  /** The app's overrides (settings.templates); built-in templates fill the gaps. */
+  templates?: TemplateSettings;
 }
 
 export class Notifier {
   constructor(private readonly queue: Queue<DeliveryMessage>) {}
 
   compose(out: Outgoing, now = Date.now()): DeliveryMessage {
-    const rendered = renderTemplate(out.template, out.locale, out.vars);
+    const rendered = renderTemplate(out.template, out.locale, out.vars, out.templates);
     return {
       id: `msg_${crypto.randomUUID()}`,
       appId: out.appId,

@@ -1,5 +1,204 @@
-// Per-app delivery settings (providers and templates). Filled in by the delivery issue.
+// Per-app delivery settings: which provider carries email and SMS, and template overrides.
+// The same provider schemas validate the environment-wide defaults (DELIVERY_EMAIL / DELIVERY_SMS).
 import { z } from "zod";
+import type { TemplateName } from "./message";
 
-export const deliverySettingsSchema = z.strictObject({}).prefault({});
-export const templateSettingsSchema = z.strictObject({}).prefault({});
+/** What GET/PATCH answers show instead of a stored secret. */
+export const MASK = "••••";
+
+const SECRET_FIELDS = ["apiKey", "serverToken", "authToken", "secret"] as const;
+
+const secret = z
+  .string()
+  .min(1)
+  .max(1000)
+  // A client that PATCHes back what GET showed would otherwise overwrite the key with the mask.
+  .refine((v) => !v.startsWith(MASK), "this is the masked value; send the secret itself, or leave the field out to keep the stored one");
+
+const emailAddress = z.email().max(254);
+// Quotes, angle brackets and line breaks would let a name rewrite the From header.
+const displayName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^"<>\\\u0000-\u001f\u007f]*$/, "must not contain quotes, angle brackets, backslashes or control characters");
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name such as mg.example.com");
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+export const isLoopbackHost = (hostname: string) => LOOPBACK.test(hostname);
+
+const webhookUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2000)
+  .refine((u) => {
+    const url = new URL(u);
+    return url.protocol === "https:" || isLoopbackHost(url.hostname);
+  }, "must be https (plain http only on loopback, for local development)");
+
+/** Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes. */
+const webhookSecret = secret.refine((v) => {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(v);
+  if (!m) return false;
+  try {
+    const bytes = atob(m[1]!).length;
+    return bytes >= 24 && bytes <= 64;
+  } catch {
+    return false;
+  }
+}, "must be whsec_ followed by the base64 of 24 to 64 random bytes");
+
+const outbox = z.strictObject({ provider: z.literal("outbox") });
+const cloudflare = z.strictObject({
+  provider: z.literal("cloudflare"),
+  from: emailAddress,
+  fromName: displayName.optional(),
+  /** The [[send_email]] binding's name in wrangler.toml. */
+  binding: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a binding name such as EMAIL")
+    .default("EMAIL"),
+});
+const resend = z.strictObject({
+  provider: z.literal("resend"),
+  apiKey: secret,
+  from: emailAddress,
+  fromName: displayName.optional(),
+});
+const postmark = z.strictObject({
+  provider: z.literal("postmark"),
+  serverToken: secret,
+  from: emailAddress,
+  fromName: displayName.optional(),
+  messageStream: z
+    .string()
+    .regex(/^[a-z0-9-]{1,30}$/i, "must be a Postmark message stream id")
+    .default("outbound"),
+});
+const sendgrid = z.strictObject({
+  provider: z.literal("sendgrid"),
+  apiKey: secret,
+  from: emailAddress,
+  fromName: displayName.optional(),
+  /** "eu" for an EU-pinned subuser (api.eu.sendgrid.com). */
+  region: z.enum(["global", "eu"]).default("global"),
+});
+const mailgun = z.strictObject({
+  provider: z.literal("mailgun"),
+  apiKey: secret,
+  domain: hostname,
+  from: emailAddress,
+  fromName: displayName.optional(),
+  /** A Mailgun domain lives in one region; "eu" uses api.eu.mailgun.net. */
+  region: z.enum(["us", "eu"]).default("us"),
+});
+const twilio = z
+  .strictObject({
+    provider: z.literal("twilio"),
+    accountSid: z.string().regex(/^AC[0-9a-f]{32}$/, "must be a Twilio Account SID (AC + 32 hex digits)"),
+    authToken: secret,
+    /** An E.164 number or an alphanumeric sender id. */
+    from: z
+      .string()
+      .regex(/^(\+[1-9]\d{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/, "must be an E.164 number (+15551234567) or an alphanumeric sender id")
+      .optional(),
+    messagingServiceSid: z
+      .string()
+      .regex(/^MG[0-9a-f]{32}$/, "must be a Messaging Service SID (MG + 32 hex digits)")
+      .optional(),
+  })
+  .refine((t) => (t.from === undefined) !== (t.messagingServiceSid === undefined), {
+    message: "give exactly one of from and messagingServiceSid",
+    path: ["from"],
+  });
+const webhook = z.strictObject({ provider: z.literal("webhook"), url: webhookUrl, secret: webhookSecret });
+
+export const emailProviderSchema = z.discriminatedUnion("provider", [outbox, cloudflare, resend, postmark, sendgrid, mailgun, webhook]);
+export const smsProviderSchema = z.discriminatedUnion("provider", [outbox, twilio, webhook]);
+
+export type EmailProviderSettings = z.output<typeof emailProviderSchema>;
+export type SmsProviderSettings = z.output<typeof smsProviderSchema>;
+export type ProviderSettings = EmailProviderSettings | SmsProviderSettings;
+export type ProviderName = ProviderSettings["provider"];
+
+/** null: the environment's default (DELIVERY_EMAIL / DELIVERY_SMS), else the outbox in development. */
+export const deliverySettingsSchema = z
+  .strictObject({
+    email: emailProviderSchema.nullable().default(null),
+    sms: smsProviderSchema.nullable().default(null),
+  })
+  .prefault({});
+
+export type DeliverySettings = z.output<typeof deliverySettingsSchema>;
+
+// ---- Templates --------------------------------------------------------------------------------
+
+export const TEMPLATE_VARIABLES = ["appName", "link", "code", "minutes"] as const;
+const REQUIRED_VARIABLE: Partial<Record<TemplateName, string>> = { reset_link: "link", reset_pin: "code", reset_code: "code" };
+
+const templateText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(
+      (s) => [...s.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].every((m) => (TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)),
+      `may use only the variables ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(", ")}`,
+    );
+
+const templateOverride = z.strictObject({
+  subject: templateText(200)
+    .regex(/^[^\r\n]*$/, "must be one line")
+    .optional(),
+  text: templateText(5000).optional(),
+  html: templateText(20_000).optional(),
+});
+export type TemplateOverride = z.output<typeof templateOverride>;
+
+const localeOverrides = z
+  .strictObject({
+    reset_link: templateOverride.optional(),
+    reset_pin: templateOverride.optional(),
+    reset_code: templateOverride.optional(),
+    password_changed: templateOverride.optional(),
+  })
+  .superRefine((overrides, ctx) => {
+    // A reset message without its link or code would reach the user and be useless.
+    for (const [name, override] of Object.entries(overrides) as [TemplateName, TemplateOverride | undefined][]) {
+      const variable = REQUIRED_VARIABLE[name];
+      if (!variable || !override) continue;
+      for (const part of ["text", "html"] as const) {
+        const value = override[part];
+        if (value !== undefined && !new RegExp(`\\{\\{\\s*${variable}\\s*\\}\\}`).test(value)) {
+          ctx.addIssue({ code: "custom", message: `must contain {{${variable}}}`, path: [name, part] });
+        }
+      }
+    }
+  });
+
+export const templateSettingsSchema = z.strictObject({ en: localeOverrides.optional(), ja: localeOverrides.optional() }).prefault({});
+export type TemplateSettings = z.output<typeof templateSettingsSchema>;
+
+// ---- Masking ----------------------------------------------------------------------------------
+
+function maskSecret(value: string): string {
+  // Long keys keep their last four characters so an operator can tell which key is set.
+  return value.length >= 16 ? `${MASK}${value.slice(-4)}` : MASK;
+}
+
+function maskProvider<T extends ProviderSettings | null>(settings: T): T {
+  if (!settings) return settings;
+  const out: Record<string, unknown> = { ...settings };
+  for (const field of SECRET_FIELDS) {
+    if (typeof out[field] === "string") out[field] = maskSecret(out[field] as string);
+  }
+  return out as T;
+}
+
+/** Delivery settings as the admin API shows them: every secret masked. */
+export const maskDeliverySettings = (settings: DeliverySettings): DeliverySettings => ({
+  email: maskProvider(settings.email),
+  sms: maskProvider(settings.sms),
+});

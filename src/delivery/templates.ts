@@ -1,5 +1,7 @@
-// Built-in message templates, English and Japanese. Variables are HTML-escaped in the HTML part.
+// Built-in message templates, English and Japanese, overridable per app (settings.templates).
+// Variables are HTML-escaped in the HTML part, in built-in and override templates alike.
 import type { TemplateName } from "./message";
+import type { TemplateSettings } from "./settings";
 
 export type Locale = "en" | "ja";
 
@@ -67,8 +69,9 @@ export const escapeHtml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 const fill = (text: string, vars: TemplateVars, escape: boolean) =>
-  text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    const value = String((vars as unknown as Record<string, unknown>)[name] ?? "");
+  text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
+    const record = vars as unknown as Record<string, unknown>;
+    const value = Object.hasOwn(record, name) ? String(record[name] ?? "") : "";
     return escape ? escapeHtml(value) : value;
   });
 
@@ -81,7 +84,10 @@ export function pickLocale(...candidates: (string | null | undefined)[]): Locale
   return "en";
 }
 
-export function renderTemplate(name: TemplateName, locale: Locale, vars: TemplateVars): Template {
-  const t = BUILT_IN[locale][name];
+/** Renders a template; an app's override replaces the built-in part by part (subject, text, html). */
+export function renderTemplate(name: TemplateName, locale: Locale, vars: TemplateVars, overrides?: TemplateSettings): Template {
+  const builtIn = BUILT_IN[locale][name];
+  const override = overrides?.[locale]?.[name];
+  const t = { subject: override?.subject ?? builtIn.subject, text: override?.text ?? builtIn.text, html: override?.html ?? builtIn.html };
   return { subject: fill(t.subject, vars, false), text: fill(t.text, vars, false), html: fill(t.html, vars, true) };
 }

@@ -7,6 +7,7 @@ import { describeZodError } from "../../config";
 import { createApp, requireApp, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../core/digest";
 import { isCoreError } from "../../core/errors";
+import { maskDeliverySettings } from "../../delivery/settings";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
 import type { App } from "../../storage/apps";
 
@@ -40,7 +41,7 @@ export const appView = (app: App) => ({
   clientId: app.clientId,
   orgId: app.orgId,
   name: app.name,
-  settings: app.settings,
+  settings: { ...app.settings, delivery: maskDeliverySettings(app.settings.delivery) },
   createdAt: new Date(app.createdAt).toISOString(),
   changedAt: new Date(app.changedAt).toISOString(),
 });

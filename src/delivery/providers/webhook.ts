@@ -1,0 +1,43 @@
+// A generic HTTP POST signed per Standard Webhooks (https://www.standardwebhooks.com/):
+// webhook-id is the message id, the same on every attempt, so the receiver can drop repeats.
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { DeliveryMessage } from "../message";
+import { isLoopbackHost, type SmsProviderSettings } from "../settings";
+import { base64, fromBase64, permanent, request, type SendContext, type Sent } from "./http";
+
+type WebhookSettings = Extract<SmsProviderSettings, { provider: "webhook" }>;
+
+/** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes after "whsec_". */
+export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  const key = fromBase64(secret.replace(/^whsec_/, ""));
+  const mac = hmac(sha256, key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
+  return `v1,${base64(mac)}`;
+}
+
+export async function sendWithWebhook(config: WebhookSettings, message: DeliveryMessage, ctx: SendContext): Promise<Sent> {
+  // Settings allow http on loopback for local development; a deployed Worker sends only over TLS.
+  const url = new URL(config.url);
+  if (!ctx.development && (url.protocol !== "https:" || isLoopbackHost(url.hostname))) throw permanent("webhook_url_not_https");
+  const { id, appId, channel, to, subject, text, html, template, locale, createdAt } = message;
+  const body = JSON.stringify({ id, appId, channel, to, subject, text, html, template, locale, createdAt });
+  // The timestamp is the attempt's: receivers reject stale ones, and the signature covers it.
+  const timestamp = Math.floor(ctx.now() / 1000);
+  const res = await request(
+    config.url,
+    {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "User-Agent": "Latchkey-Webhook/1",
+        "webhook-id": id,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": signWebhook(config.secret, id, timestamp, body),
+      },
+      body,
+    },
+    ctx,
+  );
+  await res.body?.cancel();
+  return {};
+}
