@@ -15,7 +15,8 @@ export type UserRef =
   | { by: "me" };
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
-export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+// No white space, control or unpaired-surrogate characters (\p{C}) anywhere in an address.
+export const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]{1,255}$/u;
 export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
 
 /** Resolves a reference to a user of the app; email and phone match verified addresses only. */

@@ -9,7 +9,8 @@ export function randomString(length: number, alphabet: string): string {
   if (alphabet.length < 2 || alphabet.length > 256) throw new RangeError("alphabet size must be 2..256");
   const limit = 256 - (256 % alphabet.length);
   let out = "";
-  const buffer = new Uint8Array(Math.max(16, length * 2));
+  // getRandomValues fills at most 65,536 bytes per call.
+  const buffer = new Uint8Array(Math.min(65_536, Math.max(16, length * 2)));
   while (out.length < length) {
     crypto.getRandomValues(buffer);
     for (const byte of buffer) {

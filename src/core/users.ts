@@ -107,6 +107,8 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
   if (svc.hasher.needsRehash(user.passwordHash)) {
     const upgraded = await svc.hasher.hash(password);
     await svc.users.rehash(user.id, user.passwordHash, upgraded);
+    // If a password change won the race, the token insert (which checks this hash) will fail.
+    return { ...user, passwordHash: upgraded };
   }
   return user;
 }
@@ -124,7 +126,13 @@ export async function issueUserToken(svc: Services, app: App, user: User, reques
     throw new CoreError("invalid_input", "expiresAt must be in the future", { field: "expiresAt" });
   }
   const expiresAt = Math.min(requestedExpiry ?? longest, longest);
-  const token = await svc.tokens.issue({ appId: app.id, userId: user.id, expiresAt }, now);
+  // Issued only while the user still has the password that was just checked and is enabled.
+  const token = user.passwordHash ? await svc.tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
+  if (!token) {
+    const current = await svc.users.byId(app.id, user.id);
+    if (current?.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
+  }
   return { token, expiresAt };
 }
 

@@ -1,10 +1,10 @@
 // Access tokens in D1, stored as SHA-256 hashes: a database leak yields no usable token.
 // Tokens are 256 random bits, so a fast hash is enough (no salt or stretching needed).
-import { and, eq, gt, lt, type SQL } from "drizzle-orm";
+import { and, eq, gt, lt, type SQL, sql } from "drizzle-orm";
 import { sha256Base64url } from "../core/digest";
 import { randomToken } from "../core/random";
 import type { Database } from "./db";
-import { accessTokens } from "./schema";
+import { accessTokens, users } from "./schema";
 
 export interface TokenGrant {
   appId: string;
@@ -19,6 +19,19 @@ export class TokenStore {
     const token = randomToken(32);
     await this.db.insert(accessTokens).values({ tokenHash: sha256Base64url(token), createdAt: now, ...grant });
     return token;
+  }
+
+  /**
+   * Issues a user token only if, at the moment of the insert, the user is enabled and still has
+   * `passwordHash`. One statement, so a password change or a disable that lands between the
+   * password check and this insert (and revokes the user's tokens) cannot be outlived by it.
+   */
+  async issueForUser(grant: TokenGrant & { userId: string }, passwordHash: string, now: number): Promise<string | null> {
+    const token = randomToken(32);
+    const result = await this.db.run(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
+      SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
+      WHERE EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${grant.userId} AND ${users.disabled} = 0 AND ${users.passwordHash} = ${passwordHash})`);
+    return result.meta.changes === 1 ? token : null;
   }
 
   async resolve(token: string, now: number): Promise<TokenGrant | null> {
