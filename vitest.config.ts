@@ -11,6 +11,8 @@ export default defineConfig(async () => {
         remoteBindings: false,
         miniflare: {
           bindings: { ENVIRONMENT: "development", ADMIN_TOKEN: "test-admin-token", TEST_MIGRATIONS: migrations },
+          // Deliver queued messages almost at once, so tests waiting on the outbox stay quick.
+          queueConsumers: { "latchkey-delivery": { maxBatchTimeout: 0.05 } },
         },
       }),
     ],

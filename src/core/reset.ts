@@ -89,25 +89,33 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     throw new CoreError("permission_denied", "No matching permissions found");
   }
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
-  const anonymous = !principal || principal.appId !== app.id;
-  if (anonymous && req.clientIp) await enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp);
+  // A user's own token does not exempt them: anyone can register and would then be unlimited.
+  const appBackend = principal?.kind === "admin" && principal.appId === app.id;
+  if (!appBackend && req.clientIp) await enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp);
 
   const user = await findUser(svc, app, req.ref, principal);
   const channel = channelOf(delivery);
   // Counted per destination address (per identifier when unknown), before any other answer, so
   // known and unknown addresses are limited alike. returnCode sends nothing and is not counted.
   if (channel) {
-    const address = user ? (channel === "email" ? user.email : user.phone) : null;
-    const subject = address ? `${channel}:${address.toLowerCase()}` : `ref:${req.ref.by}:${"value" in req.ref ? req.ref.value : ""}`;
+    const target = user ? (channel === "email" ? user.email : user.phone) : null;
+    const subject = target ? `${channel}:${target.toLowerCase()}` : `ref:${req.ref.by}:${"value" in req.ref ? req.ref.value.toLowerCase() : ""}`;
     await enforceLimit(svc, `reset-addr:${app.id}:${subject}`, app.settings.rateLimits.resetPerAddress);
   }
-  if (!user) {
-    if (app.settings.enumerationProtection && delivery.via !== "return_code") return decoyReset(svc, app);
-    throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
-  }
+  const address = !user
+    ? null
+    : channel === "email"
+      ? (user.emailVerified ? user.email : null)
+      : channel === "sms"
+        ? (user.phoneVerified ? user.phone : null)
+        : "";
+  // With enumeration protection, an account that exists but cannot be reset (disabled, no
+  // password, no verified address) must not answer differently from one that does not exist.
+  const silent = app.settings.enumerationProtection && delivery.via !== "return_code";
+  if (silent && (!user || user.disabled || !user.passwordHash || address === null)) return decoyReset(svc, app);
+  if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to reset");
-  const address = channel === "email" ? (user.emailVerified ? user.email : null) : channel === "sms" ? (user.phoneVerified ? user.phone : null) : "";
   if (address === null) {
     throw new CoreError("address_unverified", `The user has no verified ${channel === "email" ? "email address" : "phone number"}`);
   }
@@ -138,6 +146,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     template,
     locale: pickLocale(user.locale, app.settings.defaultLocale),
     vars,
+    templates: app.settings.templates,
   });
   return { sequence, changedAt: now };
 }
@@ -156,6 +165,29 @@ export interface CompleteReset {
   changeRequired?: boolean;
   /** Kii refuses a new password equal to the old one. */
   refuseSamePassword?: boolean;
+  /** The kinds of code this route completes (default: any); another pending kind counts as none. */
+  kinds?: readonly CodeKind[];
+}
+
+/**
+ * Whether `code` would be accepted now, without counting a failure or consuming it (opening a
+ * reset link is not an attempt). Throws the errors completeReset would throw for the code. For
+ * short codes (6-digit PINs, 6-character ZITADEL codes) a mismatch is not reported: a check that
+ * is never counted would let anyone guess them for free, so only the counted completion decides.
+ */
+export async function inspectResetCode(svc: Services, app: App, user: User, code: string): Promise<void> {
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
+  switch (peek.status) {
+    case "not_found":
+      throw new CoreError("code_not_found", "No valid reset code was found for this user");
+    case "exhausted":
+      throw new CoreError("code_not_found", "The code was tried too many times; request a new one");
+    case "expired":
+      throw new CoreError("code_expired", "The code has expired; request a new one");
+    case "mismatch":
+      if (peek.kind === "email_link" || peek.kind === "sms_link") throw new CoreError("code_invalid", "The code is not valid");
+  }
 }
 
 /**
@@ -168,16 +200,20 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
   checkPassword(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.codes.check(app.id, user.id, input.code, now);
+  const check = await svc.codes.check(app.id, user.id, input.code, now, input.kinds);
   switch (check.status) {
     case "not_found":
       throw new CoreError("code_not_found", "No valid reset code was found for this user");
     case "exhausted":
-      throw new CoreError("code_not_found", "The code was tried too many times; request a new one");
+      throw new CoreError("code_not_found", "Too many wrong codes were tried recently; wait an hour, then request a new code");
     case "expired":
       throw new CoreError("code_expired", "The code has expired; request a new one");
     case "invalid":
-      throw new CoreError("code_invalid", "The code is not valid");
+      throw new CoreError(
+        "code_invalid",
+        check.attemptsLeft > 0 ? "The code is not valid" : "The code is not valid; it was tried too many times, so request a new one later",
+        { attemptsLeft: check.attemptsLeft },
+      );
   }
   if (input.refuseSamePassword && user.passwordHash && (await svc.hasher.verify(input.newPassword, user.passwordHash))) {
     throw new CoreError("invalid_input", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
@@ -230,6 +266,21 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 
+/**
+ * Sets a password without any proof from the user (ZITADEL SetPassword with neither current
+ * password nor code): only the app's admin may, never the user itself.
+ */
+export async function adminSetPassword(
+  svc: Services,
+  app: App,
+  input: { user: User; principal: Principal | null; newPassword: string; changeRequired?: boolean },
+): Promise<ChangeDetails> {
+  if (input.principal?.kind !== "admin" || input.principal.appId !== app.id) {
+    throw new CoreError("permission_denied", "No matching permissions found");
+  }
+  return changePassword(svc, app, { ...input, oldPassword: null });
+}
+
 /** NIST 800-63B: tell the user after every change or reset, on a verified channel. */
 async function notifyPasswordChanged(svc: Services, app: App, user: User): Promise<void> {
   const channel: Channel | null = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
@@ -241,5 +292,6 @@ async function notifyPasswordChanged(svc: Services, app: App, user: User): Promi
     template: "password_changed",
     locale: pickLocale(user.locale, app.settings.defaultLocale),
     vars: { appName: app.name },
+    templates: app.settings.templates,
   });
 }

@@ -33,7 +33,11 @@ interface KvRecord {
 
 export type CodeCheck =
   | { status: "ok"; codeId: string; kind: CodeKind }
-  | { status: "not_found" | "expired" | "exhausted" | "invalid" };
+  /** A counted wrong guess; at 0 attempts left the code is dead. */
+  | { status: "invalid"; attemptsLeft: number }
+  | { status: "not_found" | "expired" | "exhausted" };
+
+export type CodePeek = { status: "match" | "mismatch"; kind: CodeKind } | { status: "not_found" | "expired" | "exhausted" };
 
 const kvKey = (appId: string, userId: string, codeId: string) => `reset:${appId}:${userId}:${sha256Base64url(codeId).slice(0, 22)}`;
 const codeHash = (codeId: string, code: string) => base64url(hmacSha256(codeId, code));
@@ -71,7 +75,7 @@ export class ResetCodeStore {
   }
 
   /** Checks a candidate code; a wrong guess against a live code counts as a failure. */
-  async check(appId: string, userId: string, candidate: string, now: number): Promise<CodeCheck> {
+  async check(appId: string, userId: string, candidate: string, now: number, accept?: readonly CodeKind[]): Promise<CodeCheck> {
     const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
     if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
     if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
@@ -79,6 +83,8 @@ export class ResetCodeStore {
     const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
     if (!raw) return { status: "not_found" };
     const record = JSON.parse(raw) as KvRecord;
+    // A route for one kind (Kii's PIN completion) must not let anyone burn a pending link with guesses.
+    if (accept && !accept.includes(record.kind)) return { status: "not_found" };
     if (constantTimeEqual(codeHash(row.codeId, candidate), record.hash)) return { status: "ok", codeId: row.codeId, kind: record.kind };
     const failed = await this.db
       .update(passwordResets)
@@ -90,7 +96,25 @@ export class ResetCodeStore {
       })
       .where(and(eq(passwordResets.userId, userId), eq(passwordResets.codeId, row.codeId)))
       .returning({ failures: passwordResets.failures });
-    return { status: (failed[0]?.failures ?? MAX_FAILURES) >= MAX_FAILURES ? "exhausted" : "invalid" };
+    // The guess that uses up the last attempt is still answered as a wrong code; only later
+    // attempts find no live code.
+    return { status: "invalid", attemptsLeft: Math.max(0, MAX_FAILURES - (failed[0]?.failures ?? MAX_FAILURES)) };
+  }
+
+  /**
+   * Looks at a candidate without counting or consuming anything: opening a reset link (or a mail
+   * scanner prefetching it) must not burn the code. `mismatch` carries the live code's kind so
+   * the caller can avoid offering a free guessing oracle for short codes.
+   */
+  async peek(appId: string, userId: string, candidate: string, now: number): Promise<CodePeek> {
+    const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
+    if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
+    if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
+    if (row.expiresAt <= now) return { status: "expired" };
+    const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
+    if (!raw) return { status: "not_found" };
+    const record = JSON.parse(raw) as KvRecord;
+    return { status: constantTimeEqual(codeHash(row.codeId, candidate), record.hash) ? "match" : "mismatch", kind: record.kind };
   }
 
   /** SQL true while `codeId` is still the user's live code: the guard for a consuming batch. */

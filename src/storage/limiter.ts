@@ -15,18 +15,22 @@ export class RateLimiter extends DurableObject {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
   }
 
   /** Counts one hit if fewer than `limit` were accepted in the last `windowSeconds`. */
   hit(limit: number, windowSeconds: number, now = Date.now()): LimitDecision {
     // Synchronous SQL with no await between read and write: no other request interleaves.
+    // Created here, not in the constructor: the idle alarm's deleteAll() drops the table while
+    // this instance may live on.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
     const windowStart = now - windowSeconds * 1000;
     this.sql.exec("DELETE FROM hits WHERE at <= ?", windowStart);
-    const rows = this.sql.exec<{ at: number }>("SELECT at FROM hits ORDER BY at ASC LIMIT ?", limit).toArray();
+    // Newest first: a hit is accepted again once the limit-th newest leaves the window (right
+    // even when the limit was lowered and more hits than the new limit are still inside it).
+    const rows = this.sql.exec<{ at: number }>("SELECT at FROM hits ORDER BY at DESC LIMIT ?", limit).toArray();
     if (rows.length >= limit) {
-      const oldest = rows[0]!.at;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - now) / 1000)) };
+      const leaving = rows[limit - 1]!.at;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((leaving + windowSeconds * 1000 - now) / 1000)) };
     }
     this.sql.exec("INSERT INTO hits (at) VALUES (?)", now);
     void this.ctx.storage.setAlarm(now + windowSeconds * 1000 + 1000);

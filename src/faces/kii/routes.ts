@@ -20,19 +20,21 @@ interface KiiCaller {
 }
 
 const text = (max: number) => z.string().min(1).max(max);
+// Stored and later put into messages and headers: no control characters, no lone surrogates.
+const printable = (schema: z.ZodString) => schema.regex(/^[^\p{Cc}\p{Cs}]*$/u, "must not contain control characters or lone surrogates");
 
 const registrationSchema = z.object({
   loginName: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'").optional(),
-  emailAddress: z.string().max(254).regex(EMAIL, "not an email address").optional(),
+  emailAddress: printable(z.string().max(254).regex(EMAIL, "not an email address")).optional(),
   phoneNumber: z.string().regex(E164, "an international number such as +819012345678").optional(),
   password: z.string().min(1).max(1024),
-  displayName: text(50).optional(),
+  displayName: printable(text(50)).optional(),
   country: z.string().regex(/^[A-Za-z]{2}$/, "two letters").optional(),
   locale: z.string().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/, "a language tag such as en or ja-JP").optional(),
 });
 
 const tokenSchema = z.object({
-  grant_type: z.enum(["password", "client_credentials"]).optional(),
+  grant_type: text(100).optional(),
   username: text(254).optional(),
   password: z.string().max(1024).optional(),
   client_id: text(200).optional(),
@@ -145,6 +147,9 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
     throw e;
   }
   const grant = body.grant_type ?? (body.client_id !== undefined ? "client_credentials" : "password");
+  if (grant !== "password" && grant !== "client_credentials") {
+    return oauthErrorResponse("unsupported_grant_type", "grant_type must be password or client_credentials");
+  }
   if (grant === "client_credentials") {
     if (!body.client_id || !body.client_secret) return oauthErrorResponse("invalid_request", "client_id and client_secret are required");
     try {
@@ -162,6 +167,8 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
     return c.json(tokenResponse(user.id, issued, svc.now()));
   } catch (e) {
     if (isCoreError(e) && e.kind === "wrong_password") return oauthErrorResponse("invalid_grant", e.message);
+    // /api/oauth2/token has no appID in its path; the error names the app the headers identified.
+    if (isCoreError(e)) throw fromCoreError(e, { appId: app.id });
     throw e;
   }
 }
@@ -188,7 +195,7 @@ kii.post("/apps/:appID/users", async (c) => {
     country: body.country?.toUpperCase(),
     locale: body.locale,
   });
-  const location = `${new URL(c.req.url).origin}/api/apps/${app.id}/users/${user.id}`;
+  const location = `${publicOrigin(c)}/api/apps/${app.id}/users/${user.id}`;
   return new Response(JSON.stringify(kiiUserJson(user, true)), {
     status: 201,
     headers: { "Content-Type": "application/vnd.kii.RegistrationResponse+json", Location: location },
@@ -262,7 +269,7 @@ kii.post("/apps/:appID/users/:id/password/complete-reset", async (c) => {
   if (!/^\d{6}$/.test(body.pinCode)) throw new KiiError("INVALID_INPUT_DATA", "pinCode must be the 6 digits that were sent", { field: "pinCode" });
   const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
   try {
-    await completeReset(c.var.svc, app, { user, code: body.pinCode, newPassword: body.newPassword, refuseSamePassword: true });
+    await completeReset(c.var.svc, app, { user, code: body.pinCode, newPassword: body.newPassword, refuseSamePassword: true, kinds: ["sms_pin"] });
   } catch (e) {
     if (isCoreError(e) && e.kind === "code_invalid") {
       throw new KiiError("INVALID_VERIFICATION_CODE", e.message, { userID: user.id, appID: app.id });
@@ -280,3 +287,7 @@ kii.put("/apps/:appID/users/:id/status", async (c) => {
   await setUserDisabled(c.var.svc, app, principal, user, body.disabled);
   return c.body(null, 204);
 });
+
+// Keep this last. Hono does not call a mounted sub-app's notFound, so without this catch-all an
+// unknown /api path (e.g. an empty user identifier) would get the generic JSON 404, not Kii's shape.
+kii.all("*", () => kiiErrorResponse(new KiiError("NOT_FOUND", "No such resource")));

@@ -1,0 +1,121 @@
+// The reset code store: KV holds the hash, D1 decides which code is current, counts failures
+// and makes consumption single-use.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { FAILURE_MEMORY_MS, MAX_FAILURES, ResetCodeStore } from "../../src/storage/codes";
+import { openDatabase } from "../../src/storage/db";
+import { createApp, registerKiiUser, type TestApp } from "../helpers";
+
+const db = openDatabase(env.DB);
+const store = new ResetCodeStore(db, env.CODES);
+const NOW = Date.now();
+let app: TestApp;
+let userId: string;
+let n = 0;
+
+async function issue(code: string, now = NOW, ttlSeconds = 600) {
+  const prepared = await store.prepare(app.appId, userId, "sms_pin", code, ttlSeconds, now);
+  await prepared.statement;
+  return prepared.codeId;
+}
+
+const row = () => env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(userId).first<{ code_id: string | null; failures: number }>();
+
+describe("ResetCodeStore", () => {
+  beforeEach(async () => {
+    app ??= await createApp();
+    ({ userID: userId } = await registerKiiUser(app, { loginName: `codes${n++}x${Date.now().toString(36)}`, password: "correct horse" }));
+  });
+
+  it("accepts the code it issued and reports its kind", async () => {
+    const codeId = await issue("123456");
+    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "ok", codeId, kind: "sms_pin" });
+  });
+
+  it("answers not_found for a user with no code, and for another app", async () => {
+    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "not_found" });
+    await issue("123456");
+    expect(await store.check("otherapp1", userId, "123456", NOW)).toEqual({ status: "not_found" });
+  });
+
+  it("counts a wrong guess and tells how many attempts are left", async () => {
+    await issue("123456");
+    expect(await store.check(app.appId, userId, "654321", NOW)).toEqual({ status: "invalid", attemptsLeft: MAX_FAILURES - 1 });
+    expect((await row())?.failures).toBe(1);
+  });
+
+  it("kills the code at the fifth wrong guess", async () => {
+    await issue("123456");
+    for (let i = 1; i <= MAX_FAILURES; i++) {
+      expect(await store.check(app.appId, userId, "000000", NOW)).toEqual({ status: "invalid", attemptsLeft: MAX_FAILURES - i });
+    }
+    expect((await row())?.code_id).toBeNull();
+    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "not_found" });
+  });
+
+  it("answers expired after the code's lifetime without counting a failure", async () => {
+    await issue("123456", NOW, 600);
+    expect(await store.check(app.appId, userId, "999999", NOW + 600_000)).toEqual({ status: "expired" });
+    expect((await row())?.failures).toBe(0);
+  });
+
+  it("lets a newer code supersede the older one", async () => {
+    await issue("111111");
+    const second = await issue("222222");
+    expect((await store.check(app.appId, userId, "222222", NOW)).status).toBe("ok");
+    expect(await store.check(app.appId, userId, "111111", NOW)).toMatchObject({ status: "invalid" });
+    expect((await row())?.code_id).toBe(second);
+  });
+
+  it("keeps recent failures across a resend and forgets old ones", async () => {
+    await issue("111111");
+    for (let i = 0; i < 3; i++) await store.check(app.appId, userId, "000000", NOW);
+    await issue("222222", NOW + 1_000);
+    expect((await row())?.failures).toBe(3);
+    // A resend after the failure memory starts from zero.
+    await issue("333333", NOW + FAILURE_MEMORY_MS + 1);
+    expect((await row())?.failures).toBe(0);
+  });
+
+  it("answers exhausted when a resend inherits five recent failures", async () => {
+    await issue("111111");
+    for (let i = 0; i < MAX_FAILURES; i++) await store.check(app.appId, userId, "000000", NOW);
+    await issue("222222", NOW + 1_000);
+    expect(await store.check(app.appId, userId, "222222", NOW + 2_000)).toEqual({ status: "exhausted" });
+  });
+
+  it("answers not_found, counting nothing, when KV has no record (a stale read elsewhere)", async () => {
+    await issue("123456");
+    for (const key of (await env.CODES.list({ prefix: `reset:${app.appId}:${userId}:` })).keys) await env.CODES.delete(key.name);
+    expect(await store.check(app.appId, userId, "000000", NOW)).toEqual({ status: "not_found" });
+    expect((await row())?.failures).toBe(0);
+  });
+
+  it("answers not_found without counting when the pending code is not of an accepted kind", async () => {
+    await issue("123456");
+    expect(await store.check(app.appId, userId, "000000", NOW, ["email_link"])).toEqual({ status: "not_found" });
+    expect((await row())?.failures).toBe(0);
+    expect((await store.check(app.appId, userId, "123456", NOW, ["sms_pin"])).status).toBe("ok");
+  });
+
+  it("consumes a code once: a second consumption changes no row", async () => {
+    const codeId = await issue("123456");
+    expect(await store.consumeStatement(userId, codeId, NOW)).toHaveLength(1);
+    expect(await store.consumeStatement(userId, codeId, NOW)).toHaveLength(0);
+    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "not_found" });
+  });
+
+  it("does not consume a code that has expired", async () => {
+    const codeId = await issue("123456", NOW, 600);
+    expect(await store.consumeStatement(userId, codeId, NOW + 600_000)).toHaveLength(0);
+  });
+
+  it("stores a KV record that expires and holds no plaintext code", async () => {
+    await issue("123456");
+    const { keys } = await env.CODES.list({ prefix: `reset:${app.appId}:${userId}:` });
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.expiration).toBeGreaterThan(Date.now() / 1000);
+    const raw = (await env.CODES.get(keys[0]!.name))!;
+    expect(raw).not.toContain("123456");
+  });
+});

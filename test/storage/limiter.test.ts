@@ -1,0 +1,89 @@
+// The rate limiter Durable Object: a sliding-window log per key.
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { Limits, type RateLimiter } from "../../src/storage/limiter";
+
+let n = 0;
+const freshStub = () => env.LIMITER.get(env.LIMITER.idFromName(`limiter-test-${n++}-${Date.now()}`));
+const T0 = 1_800_000_000_000;
+
+describe("RateLimiter", () => {
+  it("accepts up to the limit within the window and refuses the next hit", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      expect(limiter.hit(3, 60, T0)).toEqual({ allowed: true, retryAfterSeconds: 0 });
+      expect(limiter.hit(3, 60, T0 + 1_000).allowed).toBe(true);
+      expect(limiter.hit(3, 60, T0 + 2_000).allowed).toBe(true);
+      expect(limiter.hit(3, 60, T0 + 3_000)).toEqual({ allowed: false, retryAfterSeconds: 57 });
+    });
+  });
+
+  it("slides: a hit is accepted again once the oldest leaves the window", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      for (let i = 0; i < 3; i++) expect(limiter.hit(3, 60, T0 + i * 10_000).allowed).toBe(true);
+      expect(limiter.hit(3, 60, T0 + 59_999).allowed).toBe(false);
+      // The hit at T0 is out of the window at T0 + 60 s; the other two are not.
+      expect(limiter.hit(3, 60, T0 + 60_000).allowed).toBe(true);
+      const refused = limiter.hit(3, 60, T0 + 61_000);
+      expect(refused).toEqual({ allowed: false, retryAfterSeconds: 9 });
+    });
+  });
+
+  it("does not count refused hits", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      expect(limiter.hit(1, 60, T0).allowed).toBe(true);
+      for (let i = 1; i < 10; i++) expect(limiter.hit(1, 60, T0 + i * 1_000).allowed).toBe(false);
+      expect(limiter.hit(1, 60, T0 + 60_000).allowed).toBe(true);
+    });
+  });
+
+  it("answers a retryAfter of at least one second", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      expect(limiter.hit(1, 60, T0).allowed).toBe(true);
+      expect(limiter.hit(1, 60, T0 + 59_900)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    });
+  });
+
+  it("computes retryAfter from the hit that must leave when the limit was lowered", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      for (let i = 0; i < 5; i++) expect(limiter.hit(5, 100, T0 + i * 10_000).allowed).toBe(true);
+      // Limit now 2: hits at 30 s and 40 s are the two newest; room opens when the one at 30 s leaves.
+      expect(limiter.hit(2, 100, T0 + 50_000)).toEqual({ allowed: false, retryAfterSeconds: 80 });
+    });
+  });
+
+  it("keeps working after its idle alarm has cleared it", async () => {
+    const stub = freshStub();
+    expect((await stub.hit(1, 60)).allowed).toBe(true);
+    expect((await stub.hit(1, 60)).allowed).toBe(false);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The alarm forgot every hit, and the same instance still answers.
+    expect((await stub.hit(1, 60)).allowed).toBe(true);
+    expect((await stub.hit(1, 60)).allowed).toBe(false);
+  });
+
+  it("keeps one counter per key through the Worker-side Limits", async () => {
+    const limits = new Limits(env.LIMITER);
+    const rule = { limit: 2, windowSeconds: 60 };
+    const a = `limits-a-${Date.now()}`;
+    const b = `limits-b-${Date.now()}`;
+    expect((await limits.hit(a, rule)).allowed).toBe(true);
+    expect((await limits.hit(a, rule)).allowed).toBe(true);
+    const refused = await limits.hit(a, rule);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBeGreaterThan(0);
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect((await limits.hit(b, rule)).allowed).toBe(true);
+  });
+
+  it("counts each of many concurrent hits exactly once", async () => {
+    const limits = new Limits(env.LIMITER);
+    const key = `limits-concurrent-${Date.now()}`;
+    const decisions = await Promise.all(Array.from({ length: 25 }, () => limits.hit(key, { limit: 7, windowSeconds: 60 })));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(7);
+  });
+});
