@@ -91,9 +91,9 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
   // A user's own token does not exempt them: anyone can register and would then be unlimited.
   const appBackend = principal?.kind === "admin" && principal.appId === app.id;
-  if (!appBackend && req.clientIp) await enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp);
-
-  const user = await findUser(svc, app, req.ref, principal);
+  const ipLimit = !appBackend && req.clientIp ? enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp) : null;
+  // The look-up runs beside the per-IP check: a refused request still answers 429, only sooner.
+  const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
   const channel = channelOf(delivery);
   // Counted per destination address (per identifier when unknown), before any other answer, so
   // known and unknown addresses are limited alike. returnCode sends nothing and is not counted.
@@ -123,8 +123,8 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const now = svc.now();
   const { kind, code } = newCode(delivery);
   const ttl = ttlSeconds(app, kind);
-  const prepared = await svc.codes.prepare(app.id, user.id, kind, code, ttl, now);
-  const [, bumped] = await svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(user.id, now)]);
+  const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now);
+  const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
@@ -151,10 +151,14 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   return { sequence, changedAt: now };
 }
 
-/** Enumeration protection: the same writes and answer as a real request, with nothing sent. */
+/**
+ * Enumeration protection: the same kinds of work as a real request (KV write beside a D1 batch,
+ * then a queue send), so that the answer takes as long. The queued decoy is dropped unsent.
+ */
 async function decoyReset(svc: Services, app: App): Promise<ResetResult> {
   const now = svc.now();
   await svc.codes.decoy(app.id, now);
+  await svc.notifier.sendDecoy();
   return { sequence: 0, changedAt: now };
 }
 

@@ -95,6 +95,8 @@ function environmentDefault(env: Env, channel: Channel): ProviderSettings | null
   return result;
 }
 
+const isDecoy = (body: unknown) => typeof body === "object" && body !== null && (body as { decoy?: unknown }).decoy === true;
+
 function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   const m = body as Partial<DeliveryMessage> | null;
   return (
@@ -140,6 +142,11 @@ async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppStore)
 
 async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppStore): Promise<void> {
   const body = message.body;
+  if (isDecoy(body)) {
+    // Enumeration protection's stand-in for a real send (core/reset.ts): nothing to deliver or log.
+    message.ack();
+    return;
+  }
   if (!isDeliveryMessage(body)) {
     // Nothing we could ever deliver; recorded and dropped rather than retried for nothing.
     console.error(JSON.stringify({ level: "error", event: "delivery", id: message.id, attempt: message.attempts, outcome: "dropped", reason: "malformed_message" }));

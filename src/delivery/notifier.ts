@@ -32,6 +32,11 @@ export class Notifier {
     };
   }
 
+  /** A queue message the consumer drops: enumeration protection's stand-in for a real send. */
+  async sendDecoy(): Promise<void> {
+    await this.queue.send({ decoy: true } as unknown as DeliveryMessage, { contentType: "json" });
+  }
+
   async send(out: Outgoing): Promise<DeliveryMessage> {
     const message = this.compose(out);
     await this.queue.send(message, { contentType: "json" });

@@ -49,12 +49,14 @@ export class ResetCodeStore {
   ) {}
 
   /** Makes `code` the user's one current code; returns statements to run with it in one batch. */
-  async prepare(appId: string, userId: string, kind: CodeKind, code: string, ttlSeconds: number, now: number) {
+  prepare(appId: string, userId: string, kind: CodeKind, code: string, ttlSeconds: number, now: number) {
     const codeId = randomToken(16);
     const expiresAt = now + ttlSeconds * 1000;
     const record: KvRecord = { hash: codeHash(codeId, code), kind, expiresAt };
-    // KV first: if the D1 write then fails, the orphan record is unreachable and expires.
-    await this.kv.put(kvKey(appId, userId, codeId), JSON.stringify(record), {
+    // KV and D1 are written at the same time (the caller awaits `stored` with its batch). If only
+    // the KV record lands, D1 never names it, so it is unreachable and expires. If only D1 lands,
+    // a completion finds no record, which is answered "no code" and not counted as a failure.
+    const stored = this.kv.put(kvKey(appId, userId, codeId), JSON.stringify(record), {
       expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds),
     });
     const forgetBefore = now - FAILURE_MEMORY_MS;
@@ -71,7 +73,7 @@ export class ResetCodeStore {
           failures: sql`CASE WHEN ${passwordResets.failedAt} > ${forgetBefore} THEN ${passwordResets.failures} ELSE 0 END`,
         },
       });
-    return { codeId, expiresAt, statement: upsert };
+    return { codeId, expiresAt, statement: upsert, stored };
   }
 
   /** Checks a candidate code; a wrong guess against a live code counts as a failure. */
@@ -145,12 +147,14 @@ export class ResetCodeStore {
    */
   async decoy(appId: string, now: number): Promise<void> {
     const codeId = randomToken(16);
-    await this.kv.put(kvKey(appId, "decoy", codeId), JSON.stringify({ hash: "", kind: "code", expiresAt: now }), {
-      expirationTtl: KV_MIN_TTL_SECONDS,
-    });
-    await this.db.batch([
-      this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
-      this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+    await Promise.all([
+      this.kv.put(kvKey(appId, "decoy", codeId), JSON.stringify({ hash: "", kind: "code", expiresAt: now }), {
+        expirationTtl: KV_MIN_TTL_SECONDS,
+      }),
+      this.db.batch([
+        this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+        this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+      ]),
     ]);
   }
 

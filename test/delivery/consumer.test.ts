@@ -239,3 +239,14 @@ describe("log lines", () => {
     for (const secretPart of ["S3cr3tL1nkC0de", "482913", "alice@example.com", "Your Demo reset code", secret.slice(6)]) expect(all).not.toContain(secretPart);
   });
 });
+
+describe("enumeration-protection decoys", () => {
+  it("acks a decoy message without calling any provider or writing a log line", async () => {
+    const { app } = await webhookApp();
+    const { calls } = interceptFetch();
+    const { result: run, lines } = await captureConsole(() => runBatch([{ decoy: true }, deliveryMessage({ appId: app.appId })]));
+    expect(run.acked).toEqual(["queue-msg-0", "queue-msg-1"]);
+    expect(calls).toHaveLength(1);
+    expect(parse(lines).map((l) => l.id)).toEqual([expect.stringMatching(/^msg_/)]);
+  });
+});

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { describeZodError } from "../../config";
+import { constantTimeEqual } from "../../core/digest";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, type Principal, requireUser } from "../../core/identity";
 import { changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
@@ -116,17 +117,17 @@ async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCal
   const appId = pathAppId ?? basic?.id ?? headerId ?? null;
   if (!appId) throw unauthorized(null, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   if (!/^[a-z0-9]{8,64}$/.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
-  const app = await svc.apps.get(appId);
+  const token = bearerToken(c.req.header("Authorization"));
+  // Both look-ups at once: the app row and the token row do not depend on each other.
+  const [app, principal] = await Promise.all([svc.apps.get(appId), token ? resolveToken(svc, token) : null]);
   if (!app) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId });
   for (const [id, key] of [
     [basic?.id, basic?.key],
     [headerId, headerKey],
   ] as const) {
-    if (id !== undefined && (id !== app.id || key !== app.appKey)) throw unauthorized(appId, "The app credentials are not valid");
+    if (id !== undefined && (id !== app.id || !constantTimeEqual(key ?? "", app.appKey))) throw unauthorized(appId, "The app credentials are not valid");
   }
-  const token = bearerToken(c.req.header("Authorization"));
   if (token) {
-    const principal = await resolveToken(svc, token);
     if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
     return { app, principal };
   }
