@@ -78,16 +78,12 @@ export class ResetCodeStore {
 
   /** Checks a candidate code; a wrong guess against a live code counts as a failure. */
   async check(appId: string, userId: string, candidate: string, now: number, accept?: readonly CodeKind[]): Promise<CodeCheck> {
-    const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
-    if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
-    if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
-    if (row.expiresAt <= now) return { status: "expired" };
-    const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
-    if (!raw) return { status: "not_found" };
-    const record = JSON.parse(raw) as KvRecord;
+    const live = await this.live(appId, userId, now);
+    if (!("record" in live)) return live;
+    const { codeId, record } = live;
     // A route for one kind (Kii's PIN completion) must not let anyone burn a pending link with guesses.
     if (accept && !accept.includes(record.kind)) return { status: "not_found" };
-    if (constantTimeEqual(codeHash(row.codeId, candidate), record.hash)) return { status: "ok", codeId: row.codeId, kind: record.kind };
+    if (constantTimeEqual(codeHash(codeId, candidate), record.hash)) return { status: "ok", codeId: codeId, kind: record.kind };
     const failed = await this.db
       .update(passwordResets)
       .set({
@@ -96,7 +92,7 @@ export class ResetCodeStore {
         // The MAX_FAILURES-th wrong guess kills the code.
         codeId: sql`CASE WHEN ${passwordResets.failures} + 1 >= ${MAX_FAILURES} THEN NULL ELSE ${passwordResets.codeId} END`,
       })
-      .where(and(eq(passwordResets.userId, userId), eq(passwordResets.codeId, row.codeId)))
+      .where(and(eq(passwordResets.userId, userId), eq(passwordResets.codeId, codeId)))
       .returning({ failures: passwordResets.failures });
     // The guess that uses up the last attempt is still answered as a wrong code; only later
     // attempts find no live code.
@@ -109,14 +105,20 @@ export class ResetCodeStore {
    * the caller can avoid offering a free guessing oracle for short codes.
    */
   async peek(appId: string, userId: string, candidate: string, now: number): Promise<CodePeek> {
+    const live = await this.live(appId, userId, now);
+    if (!("record" in live)) return live;
+    return { status: constantTimeEqual(codeHash(live.codeId, candidate), live.record.hash) ? "match" : "mismatch", kind: live.record.kind };
+  }
+
+  /** The user's live code: D1 says which one and whether it may still be tried, KV holds its hash. */
+  private async live(appId: string, userId: string, now: number): Promise<{ codeId: string; record: KvRecord } | { status: "not_found" | "exhausted" | "expired" }> {
     const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
     if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
     if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
     if (row.expiresAt <= now) return { status: "expired" };
     const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
     if (!raw) return { status: "not_found" };
-    const record = JSON.parse(raw) as KvRecord;
-    return { status: constantTimeEqual(codeHash(row.codeId, candidate), record.hash) ? "match" : "mismatch", kind: record.kind };
+    return { codeId: row.codeId, record: JSON.parse(raw) as KvRecord };
   }
 
   /** SQL true while `codeId` is still the user's live code: the guard for a consuming batch. */
