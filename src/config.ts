@@ -66,6 +66,7 @@ export const passwordPolicySchema = z
     requireUppercase: z.boolean().default(false),
     requireNumber: z.boolean().default(false),
     requireSymbol: z.boolean().default(false),
+    breachedPasswordCheck: z.boolean().default(false),
   })
   .prefault({})
   .refine((p) => p.minLength <= p.maxLength, { message: "minLength must not exceed maxLength", path: ["minLength"] });

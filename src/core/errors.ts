@@ -21,7 +21,7 @@ export type CoreErrorKind =
   | "unsupported";
 
 /** Which rule of the password policy failed; the ZITADEL face maps each to its message id. */
-export type PolicyViolation = "min_length" | "max_length" | "lowercase" | "uppercase" | "number" | "symbol" | "same_as_old";
+export type PolicyViolation = "min_length" | "max_length" | "lowercase" | "uppercase" | "number" | "symbol" | "same_as_old" | "breached";
 
 export interface CoreErrorDetails {
   field?: string;

@@ -1,6 +1,7 @@
 // The password policy (pure rules). NIST 800-63B defaults: at least 8 characters, at most
 // maxLength (≥ 64) counted in Unicode code points after NFKC, nothing truncated; character
 // classes are optional, as in ZITADEL's complexity policy.
+import { isBreachedPassword } from "./breached";
 import { CoreError } from "./errors";
 import { normalizePassword } from "./passwords";
 
@@ -11,6 +12,8 @@ export interface PasswordPolicy {
   requireUppercase: boolean;
   requireNumber: boolean;
   requireSymbol: boolean;
+  /** Refuse passwords known from data breaches (Have I Been Pwned); off by default. */
+  breachedPasswordCheck: boolean;
 }
 
 export function checkPassword(password: string, policy: PasswordPolicy): void {
@@ -39,5 +42,13 @@ export function checkPassword(password: string, policy: PasswordPolicy): void {
   }
   if (policy.requireSymbol && !/[^\p{L}\p{Nd}\s]/u.test(normal)) {
     throw new CoreError("password_policy", "Password must contain a symbol", { policy: "symbol" });
+  }
+}
+
+/** The whole policy: the rules above, then (when the app asks for it) the breached-password check. */
+export async function enforcePasswordPolicy(password: string, policy: PasswordPolicy): Promise<void> {
+  checkPassword(password, policy);
+  if (policy.breachedPasswordCheck && (await isBreachedPassword(normalizePassword(password)))) {
+    throw new CoreError("password_policy", "This password is known from a data breach; choose another one", { policy: "breached" });
   }
 }

@@ -6,7 +6,7 @@ import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../delivery/templates";
 import { CoreError } from "./errors";
 import { describeRef, findUser, mayActOn, type Principal, type UserRef } from "./identity";
-import { checkPassword } from "./policy";
+import { enforcePasswordPolicy } from "./policy";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "./random";
 import type { Services } from "./services";
 import { renderUrlTemplate } from "./url-template";
@@ -201,7 +201,7 @@ export async function inspectResetCode(svc: Services, app: App, user: User, code
  */
 export async function completeReset(svc: Services, app: App, input: CompleteReset): Promise<ChangeDetails> {
   const { user } = input;
-  checkPassword(input.newPassword, app.settings.passwordPolicy);
+  await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
   const check = await svc.codes.check(app.id, user.id, input.code, now, input.kinds);
@@ -252,7 +252,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   if (!asAdmin && (input.oldPassword === undefined || input.oldPassword === null)) {
     throw new CoreError("invalid_input", "The current password is required", { field: "oldPassword" });
   }
-  checkPassword(input.newPassword, app.settings.passwordPolicy);
+  await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (!asAdmin) {
     if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to change");
     if (!(await svc.hasher.verify(input.oldPassword!, user.passwordHash))) {

@@ -5,7 +5,7 @@ import { constantTimeEqual, sha256Base64url } from "./digest";
 import { CoreError } from "./errors";
 import { findUser, type Principal, type UserRef } from "./identity";
 import { parsePhc } from "./passwords";
-import { checkPassword } from "./policy";
+import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "./random";
 import type { Services } from "./services";
 
@@ -34,7 +34,7 @@ export async function register(svc: Services, app: App, input: Registration): Pr
   }
   let passwordHash: string | null = null;
   if (input.password !== undefined) {
-    checkPassword(input.password, app.settings.passwordPolicy);
+    await enforcePasswordPolicy(input.password, app.settings.passwordPolicy);
   } else if (input.passwordHash !== undefined) {
     if (!parsePhc(input.passwordHash)) {
       throw new CoreError("invalid_input", "Only scrypt hashes in PHC format can be imported", { field: "hashedPassword" });

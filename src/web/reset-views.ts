@@ -46,6 +46,7 @@ const STRINGS: Record<Locale, Strings> = {
         number: () => "The password needs at least one digit.",
         symbol: () => "The password needs at least one symbol.",
         same_as_old: () => "The new password must differ from the current one.",
+        breached: () => "This password appears in known data breaches. Choose a different one.",
       },
     },
     pages: {
@@ -114,6 +115,7 @@ const STRINGS: Record<Locale, Strings> = {
         number: () => "数字を 1 文字以上含めてください。",
         symbol: () => "記号を 1 文字以上含めてください。",
         same_as_old: () => "現在のパスワードとは異なるパスワードを設定してください。",
+        breached: () => "このパスワードは過去の情報漏えいで流出しています。別のパスワードにしてください。",
       },
     },
     pages: {

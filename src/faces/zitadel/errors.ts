@@ -39,6 +39,7 @@ const POLICY_IDS: Record<PolicyViolation, [string, string]> = {
   symbol: ["DOMAIN-ZDLwA", "Password must contain symbol"],
   max_length: ["LATCHKEY-PWMAX", "Password is too long"],
   same_as_old: ["COMMAND-Aesh5", "The new password must differ from the current one"],
+  breached: ["LATCHKEY-PWBREACHED", "Password is known from a data breach"],
 };
 
 /** Maps a core error to ZITADEL's code, id and text; `rpc` decides the few ids that differ by call. */
