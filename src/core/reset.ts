@@ -182,15 +182,22 @@ export interface CompleteReset {
 export async function inspectResetCode(svc: Services, app: App, user: User, code: string): Promise<void> {
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
-  switch (peek.status) {
+  if (peek.status === "mismatch") {
+    if (peek.kind === "email_link" || peek.kind === "sms_link") throw new CoreError("code_invalid", "The code is not valid");
+  } else if (peek.status !== "match") {
+    throw unusableCode(peek.status);
+  }
+}
+
+/** The error for a user whose code cannot be tried: none live, too many failures, or expired. */
+function unusableCode(status: "not_found" | "exhausted" | "expired"): CoreError {
+  switch (status) {
     case "not_found":
-      throw new CoreError("code_not_found", "No valid reset code was found for this user");
+      return new CoreError("code_not_found", "No valid reset code was found for this user");
     case "exhausted":
-      throw new CoreError("code_not_found", "The code was tried too many times; request a new one");
+      return new CoreError("code_not_found", "Too many wrong codes were tried recently; wait an hour, then request a new code");
     case "expired":
-      throw new CoreError("code_expired", "The code has expired; request a new one");
-    case "mismatch":
-      if (peek.kind === "email_link" || peek.kind === "sms_link") throw new CoreError("code_invalid", "The code is not valid");
+      return new CoreError("code_expired", "The code has expired; request a new one");
   }
 }
 
@@ -207,11 +214,9 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
   const check = await svc.codes.check(app.id, user.id, input.code, now, input.kinds);
   switch (check.status) {
     case "not_found":
-      throw new CoreError("code_not_found", "No valid reset code was found for this user");
     case "exhausted":
-      throw new CoreError("code_not_found", "Too many wrong codes were tried recently; wait an hour, then request a new code");
     case "expired":
-      throw new CoreError("code_expired", "The code has expired; request a new one");
+      throw unusableCode(check.status);
     case "invalid":
       throw new CoreError(
         "code_invalid",
