@@ -1,7 +1,9 @@
-// Worker entry: HTTP, the delivery queue consumer, and the Durable Object classes.
+// Worker entry: HTTP, the delivery queue consumer, the daily clean-up, and the Durable Object classes.
 import { app } from "./app";
 import type { Env } from "./config";
 import { deliverBatch } from "./delivery/consumer";
+import { openDatabase } from "./storage/db";
+import { TokenStore } from "./storage/tokens";
 
 export { RateLimiter } from "./storage/limiter";
 export { DevOutbox } from "./web/outbox-store";
@@ -12,5 +14,10 @@ export default {
   // acks or retries each message itself.
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
     await deliverBatch(batch, env);
+  },
+  // The cron trigger in wrangler.toml: expired access tokens are refused anyway; this only keeps
+  // the table from growing.
+  async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
+    await new TokenStore(openDatabase(env.DB)).purgeExpired(Date.now());
   },
 } satisfies ExportedHandler<Env, unknown>;
