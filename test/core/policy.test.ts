@@ -17,8 +17,8 @@ function violation(password: string, policy: PasswordPolicy = DEFAULT): CoreErro
 }
 
 describe("password policy", () => {
-  it("defaults to NIST: at least 8, at most 128, no character classes", () => {
-    expect(DEFAULT).toEqual({ minLength: 8, maxLength: 128, requireLowercase: false, requireUppercase: false, requireNumber: false, requireSymbol: false });
+  it("defaults to NIST: at least 8, at most 128, no character classes, no breach look-up", () => {
+    expect(DEFAULT).toEqual({ minLength: 8, maxLength: 128, requireLowercase: false, requireUppercase: false, requireNumber: false, requireSymbol: false, breachedPasswordCheck: false });
   });
 
   it("refuses a password under the minimum with min_length and the minimum", () => {
