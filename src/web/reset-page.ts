@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { CoreError, isCoreError } from "../core/errors";
-import { checkPassword } from "../core/policy";
 import { completeReset, inspectResetCode } from "../core/reset";
 import { type Locale, pickLocale } from "../delivery/templates";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -181,9 +180,9 @@ resetPage.post(
       // A dead link is reported before any complaint about the form, which could not help.
       await inspectResetCode(svc, app, user, link.code);
       if (!password) return formPage(c, { ...link, app }, { kind: "empty" });
+      if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" });
       try {
-        checkPassword(password, app.settings.passwordPolicy);
-        if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" });
+        // The core checks the policy before it touches the code: a rejected password burns nothing.
         await completeReset(svc, app, { user, code: link.code, newPassword: password });
       } catch (e) {
         if (isCoreError(e) && (e.kind === "password_policy" || e.details.policy)) return formPage(c, { ...link, app }, policyProblem(e));
