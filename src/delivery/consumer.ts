@@ -182,7 +182,8 @@ const statusOf = (failure: DeliveryFailure) => (failure.status === undefined ? {
  */
 async function deadLetter(message: Message<unknown>, body: DeliveryMessage, env: Env, provider: string, failure: DeliveryFailure): Promise<void> {
   const line = { id: body.id, appId: body.appId, channel: body.channel, provider, attempt: message.attempts, reason: failure.reason, ...statusOf(failure) };
-  const record: DeadLetter = { ...body, failure: { reason: failure.reason, provider, attempts: message.attempts, ...statusOf(failure) } };
+  const { id, appId, channel, template, locale, createdAt } = body;
+  const record: DeadLetter = { id, appId, channel, template, locale, createdAt, failure: { reason: failure.reason, provider, attempts: message.attempts, ...statusOf(failure) } };
   try {
     if (!env.DEAD_LETTERS) throw new Error("no DEAD_LETTERS binding");
     await env.DEAD_LETTERS.send(record, { contentType: "json" });

@@ -5,7 +5,7 @@ export type Channel = "email" | "sms";
 export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed";
 
 export interface DeliveryMessage {
-  /** Unique per message; the idempotency key every provider attempt carries. */
+  /** Unique per message: the idempotency key where the provider supports one, else a correlation id. */
   id: string;
   appId: string;
   channel: Channel;
@@ -27,7 +27,12 @@ export interface DeliveryFailureRecord {
 }
 
 /**
- * What the dead-letter queue holds: the message as it was, plus `failure` when the consumer sent
- * it there (a permanent failure). Messages Queues moves there after the last retry have none.
+ * What the consumer puts on the dead-letter queue when a failure cannot be fixed by retrying:
+ * enough to find and explain the message, and nothing of its content. Recipient, subject and
+ * text carry the link or PIN, which storage never holds in clear (SPEC §8). Messages that Queues
+ * itself moves there after the last retry still hold their full body, for as long as the
+ * dead-letter consumer takes to log and ack them.
  */
-export type DeadLetter = DeliveryMessage & { failure?: DeliveryFailureRecord };
+export type DeadLetter = Pick<DeliveryMessage, "id" | "appId" | "channel" | "template" | "locale" | "createdAt"> & {
+  failure?: DeliveryFailureRecord;
+};

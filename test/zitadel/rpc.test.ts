@@ -178,3 +178,27 @@ describe("native gRPC", () => {
     expect(res.headers.get("grpc-status")).toBe("12");
   });
 });
+
+describe("faults of ours under Connect", () => {
+  it("answer Internal without the raw error text, and are logged", async () => {
+    const { app: worker } = await import("../../src/app");
+    const { createExecutionContext, env } = await import("cloudflare:test");
+    const { vi } = await import("vitest");
+    const secret = "D1 internals: table access_tokens on replica 7";
+    const brokenDb = { prepare: () => { throw new Error(secret); }, batch: () => { throw new Error(secret); } } as unknown as D1Database;
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const request = new Request("http://latchkey.test/zitadel.user.v2.UserService/GetUserByID", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer some-token-value" },
+      body: JSON.stringify({ userId: "123" }),
+    });
+    const res = await worker.fetch(request, { ...env, DB: brokenDb }, createExecutionContext());
+    const text = await res.text();
+    const logged = errors.mock.calls.map((c) => String(c[0]));
+    errors.mockRestore();
+    expect(res.status).toBe(500);
+    expect(JSON.parse(text).code).toBe("internal");
+    expect(text).not.toContain("replica");
+    expect(logged.some((l) => l.includes("zitadel-connect") && l.includes("replica"))).toBe(true);
+  });
+});

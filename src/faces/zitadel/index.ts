@@ -2,7 +2,7 @@
 // (/zitadel.user.v2.UserService/*). Both protocols decode into the official generated messages
 // (@zitadel/proto) and call the same RPC bodies in ./service.
 import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
-import { createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { universalServerRequestFromFetch, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
 import {
   AddHumanUserRequestSchema,
@@ -36,14 +36,25 @@ function callerOf(ctx: HandlerContext): Caller {
   return caller;
 }
 
-/** Runs a service call under Connect: ZitadelErrors become ConnectErrors with the ErrorDetail. */
+/**
+ * ZitadelErrors become ConnectErrors with the ErrorDetail. Anything else is a fault of ours: it is
+ * logged and answered Internal, since connect-es would otherwise send its raw message to the client.
+ */
+function asConnectError(e: unknown): ConnectError {
+  if (e instanceof ZitadelError) return toConnectError(e);
+  if (e instanceof ConnectError) return e;
+  console.error(JSON.stringify({ level: "error", face: "zitadel-connect", error: String(e) }));
+  return toConnectError(internal());
+}
+
+/** Runs a service call under Connect. */
 const connectCall =
   <Req, Res>(call: (req: Req, caller: Caller) => Promise<Res>) =>
   async (req: Req, ctx: HandlerContext): Promise<Res> => {
     try {
       return await call(req, callerOf(ctx));
     } catch (e) {
-      throw e instanceof ZitadelError ? toConnectError(e) : e;
+      throw asConnectError(e);
     }
   };
 
@@ -54,10 +65,9 @@ const router = createConnectRouter({
     const info = ctx.values.get(requestInfo);
     if (!info) throw toConnectError(internal());
     try {
-      const { svc, app, principal } = await authenticateCaller(info.c.var.svc, ctx.requestHeader.get("Authorization"));
-      info.caller = { svc, app, principal, clientIp: clientIp(info.c), origin: publicOrigin(info.c) };
+      info.caller = await callerFor(info.c, ctx.requestHeader.get("Authorization") ?? undefined);
     } catch (e) {
-      throw e instanceof ZitadelError ? toConnectError(e) : e;
+      throw asConnectError(e);
     }
   },
 });
@@ -152,10 +162,13 @@ async function readMessage<D extends DescMessage>(c: AppContext, schema: D, user
   }
 }
 
-async function restCaller(c: AppContext): Promise<Caller> {
-  const { svc, app, principal } = await authenticateCaller(c.var.svc, c.req.header("Authorization"));
+/** The caller of a request, whichever protocol it came by: the token's app and principal. */
+async function callerFor(c: AppContext, authorization: string | undefined): Promise<Caller> {
+  const { svc, app, principal } = await authenticateCaller(c.var.svc, authorization);
   return { svc, app, principal, clientIp: clientIp(c), origin: publicOrigin(c) };
 }
+
+const restCaller = (c: AppContext) => callerFor(c, c.req.header("Authorization"));
 
 const restJson = <D extends DescMessage>(schema: D, message: MessageShape<D>) =>
   new Response(JSON.stringify(toJson(schema, message)), { status: 200, headers: { "Content-Type": "application/json" } });
