@@ -10,6 +10,7 @@ import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
+import { logError } from "./log";
 
 export const app = new Hono<AppEnv>();
 
@@ -42,6 +43,6 @@ app.route("/dev", dev);
 
 app.notFound((c) => c.json({ error: "not_found", message: "No such resource" }, 404));
 app.onError((err, c) => {
-  console.error(JSON.stringify({ level: "error", route: c.req.routePath, error: String(err) }));
+  logError({ route: c.req.routePath }, err);
   return c.json({ error: "internal", message: "Internal server error" }, 500);
 });

@@ -59,15 +59,10 @@ export class UserStore {
     return null;
   }
 
-  /** Inserts the user; false when a unique field was taken meanwhile. */
+  /** Inserts the user; false when a unique field (id, login name, email, phone) was taken meanwhile. */
   async insert(user: NewUser): Promise<boolean> {
-    try {
-      await this.db.insert(users).values(user);
-      return true;
-    } catch (e) {
-      if (String((e as Error)?.message ?? e).includes("UNIQUE constraint failed")) return false;
-      throw e;
-    }
+    const rows = await this.db.insert(users).values(user).onConflictDoNothing().returning({ id: users.id });
+    return rows.length === 1;
   }
 
   /**

@@ -14,6 +14,7 @@ import type { AppContext, AppEnv } from "../http";
 import type { App } from "../storage/apps";
 import type { User } from "../storage/users";
 import { contentSecurityPolicy, type FormProblem, type PageState, renderForm, renderPage } from "./reset-views";
+import { logError } from "../log";
 
 export const resetPage = new Hono<AppEnv>();
 
@@ -202,7 +203,7 @@ resetPage.all("*", (c) => {
 });
 
 resetPage.onError((err, c) => {
-  console.error(JSON.stringify({ level: "error", route: "reset-page", error: String(err) }));
+  logError({ route: "reset-page" }, err);
   const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
   return html(c, renderPage(locale, "error", null), 500, locale, null);
 });

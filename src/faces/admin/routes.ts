@@ -10,6 +10,7 @@ import { isCoreError } from "../../core/errors";
 import { maskDeliverySettings } from "../../delivery/settings";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
 import type { App } from "../../storage/apps";
+import { logError } from "../../log";
 
 class AdminError extends Error {
   constructor(
@@ -69,7 +70,7 @@ admin.onError((err, c) => {
     if (err.kind === "app_not_found") return adminError(new AdminError(404, "not_found", err.message));
     if (err.kind === "user_exists") return adminError(new AdminError(409, "conflict", err.message, "appId"));
   }
-  console.error(JSON.stringify({ level: "error", face: "admin", route: c.req.routePath, error: String(err) }));
+  logError({ face: "admin", route: c.req.routePath }, err);
   return adminError(new AdminError(500, "internal", "Internal server error"));
 });
 

@@ -14,6 +14,7 @@ import type { App } from "../../storage/apps";
 import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
+import { logError } from "../../log";
 
 interface KiiCaller {
   app: App;
@@ -63,7 +64,7 @@ kii.use(
 kii.onError((err, c) => {
   if (err instanceof KiiError) return kiiErrorResponse(err);
   if (isCoreError(err)) return kiiErrorResponse(fromCoreError(err, { appId: c.req.param("appID") }));
-  console.error(JSON.stringify({ level: "error", face: "kii", route: c.req.routePath, error: String(err) }));
+  logError({ face: "kii", route: c.req.routePath }, err);
   return kiiErrorResponse(new KiiError("INTERNAL_SERVER_ERROR", "Internal server error"));
 });
 

@@ -20,6 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
 import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
+import { logError } from "../../log";
 
 // ---------------------------------------------------------------------------------------------
 // Connect and gRPC-web
@@ -43,7 +44,7 @@ function callerOf(ctx: HandlerContext): Caller {
 function asConnectError(e: unknown): ConnectError {
   if (e instanceof ZitadelError) return toConnectError(e);
   if (e instanceof ConnectError) return e;
-  console.error(JSON.stringify({ level: "error", face: "zitadel-connect", error: String(e) }));
+  logError({ face: "zitadel-connect" }, e);
   return toConnectError(internal());
 }
 
@@ -129,7 +130,7 @@ zitadelRest.use(
 
 zitadelRest.onError((err) => {
   if (err instanceof ZitadelError) return restErrorResponse(err);
-  console.error(JSON.stringify({ level: "error", face: "zitadel-rest", error: String(err) }));
+  logError({ face: "zitadel-rest" }, err);
   return restErrorResponse(internal());
 });
 

@@ -27,6 +27,7 @@ import { bearerToken } from "../../http";
 import type { App } from "../../storage/apps";
 import type { User } from "../../storage/users";
 import { fromCoreError, internal, invalidArgument, permissionDenied, type Rpc, unauthenticated, ZitadelError } from "./errors";
+import { logError } from "../../log";
 
 export interface Caller {
   svc: Services;
@@ -55,7 +56,7 @@ export async function guarded<T>(rpc: Rpc, work: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof ZitadelError) throw e;
     if (isCoreError(e)) throw fromCoreError(e, rpc);
-    console.error(JSON.stringify({ level: "error", face: "zitadel", rpc, error: String(e) }));
+    logError({ face: "zitadel", rpc }, e);
     throw internal();
   }
 }
