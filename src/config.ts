@@ -2,6 +2,8 @@
 import { z } from "zod";
 import type { DeadLetter, DeliveryMessage } from "./delivery/message";
 import { deliverySettingsSchema, templateSettingsSchema } from "./delivery/settings";
+import { isCoreError } from "./core/errors";
+import { validateUrlTemplate } from "./core/url-template";
 import type { DevOutbox } from "./web/outbox-store";
 import type { RateLimiter } from "./storage/limiter";
 
@@ -98,11 +100,22 @@ export const appSettingsSchema = z.strictObject({
   accessTokenLifetimeSeconds: seconds(60, 365 * 86_400, 30 * 86_400),
   adminTokenLifetimeSeconds: seconds(60, 30 * 86_400, 86_400),
   /** The app's own reset page; Go-template fields {{.UserID}}, {{.Code}}, {{.OrgID}}. */
-  resetUrlTemplate: httpUrl.nullable().default(null),
+  resetUrlTemplate: httpUrl
+    .superRefine((template, ctx) => {
+      // Checked when it is set, so a reset never fails on it after a code was issued.
+      try {
+        validateUrlTemplate(template);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: isCoreError(e) ? e.message : "invalid URL template" });
+      }
+    })
+    .nullable()
+    .default(null),
   resetRedirects: z
     .strictObject({ success: httpUrl.nullable().default(null), failure: httpUrl.nullable().default(null) })
     .prefault({}),
-  corsOrigins: z.array(z.url().max(300)).max(50).default([]),
+  // Stored as bare origins ("https://a.example"), the form a browser's Origin header has.
+  corsOrigins: z.array(z.url({ protocol: /^https?$/ }).max(300).transform((u) => new URL(u).origin)).max(50).default([]),
   defaultLocale: z.enum(["en", "ja"]).default("en"),
   delivery: deliverySettingsSchema,
   templates: templateSettingsSchema,

@@ -17,6 +17,12 @@ export type UserRef =
 export const E164 = /^\+[1-9]\d{6,14}$/;
 // No white space, control or unpaired-surrogate characters (\p{C}) anywhere in an address.
 export const EMAIL = /^[^\s@\p{C}]{1,64}@[^\s@\p{C}]{1,255}$/u;
+/**
+ * User ids, one rule for both dialects: a ZITADEL caller may choose an id, and Kii must still be
+ * able to name it in a path, where ":" introduces EMAIL:/PHONE: and "me" is the caller.
+ */
+export const USER_ID = /^[A-Za-z0-9._@-]{1,200}$/;
+export const isValidUserId = (id: string) => USER_ID.test(id) && id !== "me";
 export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
 
 /** Resolves a reference to a user of the app; email and phone match verified addresses only. */
@@ -56,6 +62,9 @@ export function describeRef(ref: UserRef): { field: string; value: string } {
       return { field: "userID", value: "me" };
   }
 }
+
+/** Whether the principal is this app's admin (its backend, holding a client_credentials token). */
+export const isAppAdmin = (principal: Principal | null | undefined, app: App): boolean => principal?.kind === "admin" && principal.appId === app.id;
 
 /** A principal may act on a user when it is the app's admin or the user itself. */
 export function mayActOn(principal: Principal | null, app: App, user: User): boolean {

@@ -20,6 +20,7 @@ export const CURRENT_PARAMS: ScryptParams = { logN: 14, r: 8, p: 5 };
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 const WORKERD_COST_CAP = 2 ** 20;
+const MAX_SCRYPT_MEMORY = 32 * 1024 * 1024;
 
 export interface PasswordHasherOptions {
   /** Optional secret mixed in with HMAC-SHA256 before scrypt; never stored with the hash. */
@@ -64,7 +65,12 @@ export function parsePhc(phc: string): ParsedHash | null {
   const params = { logN: Number(logN), r: Number(r), p: Number(p) };
   if (params.logN < 1 || params.r < 1 || params.p < 1) return null;
   if (2 ** params.logN * params.r * params.p > WORKERD_COST_CAP) return null;
-  return { params, peppered: Boolean(pep), salt: fromBase64(salt!), hash: fromBase64(hash!) };
+  // An isolate has 128 MB for all its requests: refuse hashes (imports) whose 128·N·r working
+  // set would not fit beside others, or anyone could make us allocate it with a wrong password.
+  if (128 * 2 ** params.logN * params.r > MAX_SCRYPT_MEMORY) return null;
+  const key = fromBase64(hash!);
+  if (key.length !== KEY_LENGTH) return null;
+  return { params, peppered: Boolean(pep), salt: fromBase64(salt!), hash: key };
 }
 
 export class PasswordHasher {

@@ -5,7 +5,7 @@ import type { User } from "../storage/users";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../delivery/templates";
 import { CoreError } from "./errors";
-import { describeRef, findUser, mayActOn, type Principal, type UserRef } from "./identity";
+import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "./random";
 import type { Services } from "./services";
@@ -85,12 +85,12 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     // Reject a bad template before anything is counted or written.
     renderUrlTemplate(delivery.urlTemplate, { UserID: "", Code: "", OrgID: "" });
   }
-  if (delivery.via === "return_code" && principal?.kind !== "admin") {
+  if (delivery.via === "return_code" && !isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
   // A user's own token does not exempt them: anyone can register and would then be unlimited.
-  const appBackend = principal?.kind === "admin" && principal.appId === app.id;
+  const appBackend = isAppAdmin(principal, app);
   const ipLimit = !appBackend && req.clientIp ? enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp) : null;
   // The look-up runs beside the per-IP check: a refused request still answers 429, only sooner.
   const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
@@ -123,22 +123,24 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const now = svc.now();
   const { kind, code } = newCode(delivery);
   const ttl = ttlSeconds(app, kind);
+  // The message is composed before anything is written: a template that fails to render must
+  // not leave behind a new code that was never sent.
+  const minutes = Math.round(ttl / 60);
+  const vars = { appName: app.name, minutes, code, link: "" };
+  let template: TemplateName = "reset_link";
+  if (kind === "sms_pin") template = "reset_pin";
+  else if (delivery.via !== "return_code") {
+    const urlTemplate = delivery.via === "code_link" ? (delivery.urlTemplate ?? app.settings.resetUrlTemplate) : app.settings.resetUrlTemplate;
+    vars.link = urlTemplate
+      ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
+      : hostedResetLink(req.origin, app, user.id, code);
+  }
   const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now);
   const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
 
-  const minutes = Math.round(ttl / 60);
-  const vars = { appName: app.name, minutes, code, link: "" };
-  let template: TemplateName = "reset_link";
-  if (kind === "sms_pin") template = "reset_pin";
-  else {
-    const urlTemplate = delivery.via === "code_link" ? (delivery.urlTemplate ?? app.settings.resetUrlTemplate) : app.settings.resetUrlTemplate;
-    vars.link = urlTemplate
-      ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
-      : hostedResetLink(req.origin, app, user.id, code);
-  }
   await svc.notifier.send({
     appId: app.id,
     channel: channel!,
@@ -284,7 +286,7 @@ export async function adminSetPassword(
   app: App,
   input: { user: User; principal: Principal | null; newPassword: string; changeRequired?: boolean },
 ): Promise<ChangeDetails> {
-  if (input.principal?.kind !== "admin" || input.principal.appId !== app.id) {
+  if (!isAppAdmin(input.principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
   return changePassword(svc, app, { ...input, oldPassword: null });

@@ -3,7 +3,7 @@ import { type App } from "../storage/apps";
 import { emailKey, loginNameKey, type NewUser, type User } from "../storage/users";
 import { constantTimeEqual, sha256Base64url } from "./digest";
 import { CoreError } from "./errors";
-import { findUser, type Principal, type UserRef } from "./identity";
+import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "./random";
@@ -29,6 +29,9 @@ export interface Registration {
 }
 
 export async function register(svc: Services, app: App, input: Registration): Promise<User> {
+  if (input.userId !== undefined && !isValidUserId(input.userId)) {
+    throw new CoreError("invalid_input", "userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"", { field: "userId" });
+  }
   if (!input.loginName && !input.email && !input.phone) {
     throw new CoreError("invalid_input", "A login name, email address or phone number is required", { field: "loginName" });
   }
@@ -157,7 +160,7 @@ export async function resolveToken(svc: Services, token: string): Promise<Princi
 
 /** Disables or enables a user (app admin only); disabling kills every token the user holds. */
 export async function setUserDisabled(svc: Services, app: App, principal: Principal | null, user: User, disabled: boolean): Promise<void> {
-  if (principal?.kind !== "admin" || principal.appId !== app.id) {
+  if (!isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "Only an app admin can change a user's status");
   }
   const now = svc.now();

@@ -1,13 +1,13 @@
 // Kii's user identifiers in paths: "EMAIL:addr", "PHONE:+intl", "LOGIN_NAME:name", a bare userID,
 // or "me". Hono has already percent-decoded the segment; "+" is never turned into a space.
-import type { UserRef } from "../../core/identity";
+import { type UserRef, USER_ID } from "../../core/identity";
 import { KiiError } from "./errors";
 
 export function parseUserIdentifier(segment: string): UserRef {
   if (segment === "me") return { by: "me" };
   const colon = segment.indexOf(":");
   if (colon < 0) {
-    if (!/^[A-Za-z0-9._-]{1,200}$/.test(segment)) throw new KiiError("INVALID_INPUT_DATA", "The user identifier is not valid", { field: "userID" });
+    if (!USER_ID.test(segment)) throw new KiiError("INVALID_INPUT_DATA", "The user identifier is not valid", { field: "userID" });
     return { by: "id", value: segment };
   }
   const kind = segment.slice(0, colon);

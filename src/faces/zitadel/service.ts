@@ -163,10 +163,6 @@ export function addHumanUser(req: AddHumanUserRequest, caller: Caller) {
     if (org?.case === "orgDomain") throw invalidArgument("organization.orgDomain is not supported; use organization.orgId (the app's orgId)");
 
     const userId = optionalText(req.userId, "userId", 1, 200);
-    // Kii addresses users by id in paths, where ":" introduces EMAIL:/PHONE: and "me" is the caller.
-    if (userId !== undefined && (!/^[A-Za-z0-9._@-]+$/.test(userId) || userId === "me")) {
-      throw invalidArgument("userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"");
-    }
     const username = optionalText(req.username, "username", 1, 200);
     if (username !== undefined && !LOGIN_NAME.test(username)) throw invalidArgument("username must be 3 to 64 letters, digits or . _ @ + -");
     if (!req.profile) throw invalidArgument("profile is required");
