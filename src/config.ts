@@ -122,7 +122,6 @@ export const appSettingsSchema = z.strictObject({
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;
-export type AppSettingsInput = z.input<typeof appSettingsSchema>;
 
 export const defaultSettings = (): AppSettings => appSettingsSchema.parse({});
 

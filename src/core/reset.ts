@@ -227,7 +227,7 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       );
   }
   if (input.refuseSamePassword && user.passwordHash && (await svc.hasher.verify(input.newPassword, user.passwordHash))) {
-    throw new CoreError("invalid_input", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
+    throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
   }
   const hash = await svc.hasher.hash(input.newPassword);
   const live = svc.codes.liveCondition(user.id, check.codeId, now);

@@ -9,7 +9,7 @@
 // Each message is acked or retried on its own, and nothing is thrown out of the handler: when
 // one message fails, the others in the batch are neither lost nor sent again.
 import { describeZodError, type Env, readRuntimeConfig } from "../config";
-import { AppStore } from "../storage/apps";
+import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
 import type { Channel, DeadLetter, DeliveryMessage } from "./message";
 import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
@@ -97,6 +97,8 @@ function environmentDefault(env: Env, channel: Channel): ProviderSettings | null
 
 const isDecoy = (body: unknown) => typeof body === "object" && body !== null && (body as { decoy?: unknown }).decoy === true;
 
+type AppLookup = Pick<AppStore, "get">;
+
 function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   const m = body as Partial<DeliveryMessage> | null;
   return (
@@ -127,11 +129,20 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
     return;
   }
   const ctx: SendContext = { env, development, now: () => Date.now(), timeoutMs: ATTEMPT_TIMEOUT_MS };
-  const apps = new AppStore(openDatabase(env.DB));
+  // One read per app per batch, not per message: a batch is often one app's burst.
+  const store = new AppStore(openDatabase(env.DB));
+  const seen = new Map<string, Promise<App | null>>();
+  const apps: AppLookup = {
+    get(id) {
+      let app = seen.get(id);
+      if (!app) seen.set(id, (app = store.get(id)));
+      return app;
+    },
+  };
   await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps)));
 }
 
-async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppStore): Promise<ProviderSettings> {
+async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup): Promise<ProviderSettings> {
   const app = await apps.get(m.appId);
   if (!app) throw permanent("app_not_found");
   const configured = app.settings.delivery[m.channel] ?? environmentDefault(ctx.env, m.channel);
@@ -140,7 +151,7 @@ async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppStore)
   throw permanent(m.channel === "email" ? "no_provider:set settings.delivery.email or DELIVERY_EMAIL" : "no_provider:set settings.delivery.sms or DELIVERY_SMS");
 }
 
-async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppStore): Promise<void> {
+async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup): Promise<void> {
   const body = message.body;
   if (isDecoy(body)) {
     // Enumeration protection's stand-in for a real send (core/reset.ts): nothing to deliver or log.

@@ -121,7 +121,6 @@ export const smsProviderSchema = z.discriminatedUnion("provider", [outbox, twili
 export type EmailProviderSettings = z.output<typeof emailProviderSchema>;
 export type SmsProviderSettings = z.output<typeof smsProviderSchema>;
 export type ProviderSettings = EmailProviderSettings | SmsProviderSettings;
-export type ProviderName = ProviderSettings["provider"];
 
 /** null: the environment's default (DELIVERY_EMAIL / DELIVERY_SMS), else the outbox in development. */
 export const deliverySettingsSchema = z

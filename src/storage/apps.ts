@@ -29,11 +29,6 @@ export class AppStore {
     return row ? toApp(row) : null;
   }
 
-  async getByClientId(clientId: string): Promise<App | null> {
-    const row = await this.db.select().from(apps).where(eq(apps.clientId, clientId)).get();
-    return row ? toApp(row) : null;
-  }
-
   /** Inserts the app; false when its id is taken. */
   async insert(app: App): Promise<boolean> {
     const rows = await this.db.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });

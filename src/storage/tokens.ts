@@ -48,10 +48,6 @@ export class TokenStore {
     return this.db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), onlyIf));
   }
 
-  async revokeUser(userId: string): Promise<void> {
-    await this.revokeUserStatement(userId);
-  }
-
   async purgeExpired(now: number): Promise<void> {
     await this.db.delete(accessTokens).where(lt(accessTokens.expiresAt, now));
   }

@@ -186,7 +186,7 @@ resetPage.post(
         // The core checks the policy before it touches the code: a rejected password burns nothing.
         await completeReset(svc, app, { user, code: link.code, newPassword: password });
       } catch (e) {
-        if (isCoreError(e) && (e.kind === "password_policy" || e.details.policy)) return formPage(c, { ...link, app }, policyProblem(e));
+        if (isCoreError(e) && e.kind === "password_policy") return formPage(c, { ...link, app }, policyProblem(e));
         throw e;
       }
       const success = app.settings.resetRedirects.success;

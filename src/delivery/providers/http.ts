@@ -1,7 +1,7 @@
 // What every provider shares: the send context, the failure type the consumer classifies, and
 // one fetch wrapper that turns timeouts, network errors and HTTP statuses into that type.
 import type { Env } from "../../config";
-import type { DeliveryMessage } from "../message";
+import { base64, fromBase64 } from "../../core/random";
 
 export interface SendContext {
   env: Env;
@@ -15,8 +15,6 @@ export interface Sent {
   /** The provider's own id for the message, for correlating with its logs. */
   providerMessageId?: string;
 }
-
-export type Send<C> = (config: C, message: DeliveryMessage, ctx: SendContext) => Promise<Sent>;
 
 /**
  * A failed attempt. `retryable` failures go back to the queue (with `retryAfterSeconds` when the
@@ -80,18 +78,7 @@ export function formatAddress(address: string, name?: string): string {
 
 export const basicAuth = (user: string, password: string) => `Basic ${base64(new TextEncoder().encode(`${user}:${password}`))}`;
 
-export function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
+export { base64, fromBase64 };
 
 /** The JSON a provider answered with, or {} when it is not JSON (the message was still accepted). */
 export async function jsonOf(res: Response): Promise<Record<string, unknown>> {

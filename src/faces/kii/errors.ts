@@ -2,7 +2,6 @@
 // the HTTP status the Kii SDK derives from errorCode (so the two must agree). OAuth errors are
 // `{errorCode, error, error_description}`. Messages never contain "%": the JS SDK runs
 // decodeURIComponent over error bodies and would fail to parse them.
-import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type CoreError } from "../../core/errors";
 
@@ -101,5 +100,3 @@ export function fromCoreError(e: CoreError, ctx: KiiErrorContext = {}): KiiError
       return new KiiError("TOO_MANY_REQUESTS", e.message, {}, { "Retry-After": String(d.retryAfterSeconds ?? 60) });
   }
 }
-
-export type KiiContext = Context;

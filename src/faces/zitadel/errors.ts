@@ -47,7 +47,6 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
   const z = (code: Code, id: string, text: string) => new ZitadelError(code, id, text);
   switch (e.kind) {
     case "invalid_input":
-      if (e.details.policy === "same_as_old") return z(Code.FailedPrecondition, ...POLICY_IDS.same_as_old);
       return z(Code.InvalidArgument, "LATCHKEY-INPUT", e.message);
     case "password_policy": {
       const [id, text] = POLICY_IDS[e.details.policy ?? "min_length"];
