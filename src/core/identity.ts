@@ -48,6 +48,13 @@ export async function requireUser(svc: Services, app: App, ref: UserRef, princip
   return user;
 }
 
+/** The user, if the principal may act on it (the app's admin, or the user itself). */
+export async function requireUserFor(svc: Services, app: App, ref: UserRef, principal: Principal | null): Promise<User> {
+  const user = await requireUser(svc, app, ref, principal);
+  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  return user;
+}
+
 export function describeRef(ref: UserRef): { field: string; value: string } {
   switch (ref.by) {
     case "id":

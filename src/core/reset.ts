@@ -33,6 +33,11 @@ export interface ResetRequest {
   clientIp: string | null;
   /** Origin of the hosted reset page, e.g. https://auth.example.com. */
   origin: string;
+  /**
+   * Whether the dialect makes a reset request an authorized call (ZITADEL: the caller must be the
+   * app admin or the user) rather than an anonymous one (Kii: anyone may ask; a token only names "me").
+   */
+  authorized?: boolean;
 }
 
 export interface ResetResult extends ChangeDetails {
@@ -114,6 +119,8 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const silent = app.settings.enumerationProtection && delivery.via !== "return_code";
   if (silent && (!user || user.disabled || !user.passwordHash || address === null)) return decoyReset(svc, app);
   if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
+  // After the limits: probing which ids exist costs the prober quota like any other request.
+  if (req.authorized && !mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to reset");
   if (address === null) {

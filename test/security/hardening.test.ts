@@ -89,3 +89,21 @@ describe("user ids across dialects", () => {
     }
   });
 });
+
+describe("ZITADEL PasswordReset by a user's token", () => {
+  it("is refused for another user only after the per-IP limit has counted it", async () => {
+    const { addHuman } = await import("../zitadel/helpers");
+    const { userToken } = await import("../helpers");
+    const app = await zitadelApp({ rateLimits: { resetPerIp: { limit: 2, windowSeconds: 3600 } } });
+    const prober = await addHuman(app);
+    const victim = await addHuman(app);
+    const token = await userToken(app, prober.username, "Correct-horse-7");
+    const probe = () => rest(`/users/${victim.userId}/password_reset`, { token, json: {}, headers: { "CF-Connecting-IP": "198.51.100.4" } });
+    expect((await probe()).status).toBe(403);
+    expect((await probe()).status).toBe(403);
+    expect((await probe()).status).toBe(429);
+    // The user's own reset from another address still works.
+    const own = await rest(`/users/${prober.userId}/password_reset`, { token, json: {}, headers: { "CF-Connecting-IP": "198.51.100.5" } });
+    expect(own.status).toBe(200);
+  });
+});

@@ -1,8 +1,8 @@
 // The four UserService RPCs, once, for every protocol (REST, Connect, gRPC-web): each takes the
 // decoded request message and the authenticated caller, calls the core, and returns the response
 // message. Only wire concerns live here: ZITADEL's field limits, oneof → core option, core
-// result → message. Who may do what is decided by the core (mayActOn, requestReset,
-// changePassword, adminSetPassword), except ZITADEL's "user.write" rule for AddHumanUser.
+// result → message. Who may do what is decided by the core (requireUserFor, requestReset with
+// `authorized`, changePassword, adminSetPassword), except ZITADEL's "user.write" rule for AddHumanUser.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { DetailsSchema } from "@zitadel/proto/zitadel/object/v2/object_pb.js";
@@ -19,7 +19,7 @@ import {
   SetPasswordResponseSchema,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { CoreError, isCoreError } from "../../core/errors";
-import { E164, EMAIL, LOGIN_NAME, mayActOn, type Principal, requireUser } from "../../core/identity";
+import { E164, EMAIL, LOGIN_NAME, type Principal, requireUser, requireUserFor } from "../../core/identity";
 import { adminSetPassword, changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
 import type { Services } from "../../core/services";
 import { register, resolveToken } from "../../core/users";
@@ -88,12 +88,6 @@ const details = (app: App, sequence: number, changedAt: number, createdAt?: numb
   ...(createdAt !== undefined ? { creationDate: timestampFromMs(createdAt) } : {}),
 });
 
-async function userActedOn(caller: Caller, userId: string): Promise<User> {
-  const user = await requireUser(caller.svc, caller.app, { by: "id", value: userId });
-  if (!mayActOn(caller.principal, caller.app, user)) throw permissionDenied();
-  return user;
-}
-
 export function passwordReset(req: PasswordResetRequest, caller: Caller) {
   return guarded("PasswordReset", async () => {
     const userId = userIdOf(req.userId);
@@ -112,13 +106,13 @@ export function passwordReset(req: PasswordResetRequest, caller: Caller) {
       default:
         delivery = { via: "code_link", channel: "email" };
     }
-    await userActedOn(caller, userId);
     const result = await requestReset(caller.svc, caller.app, {
       ref: { by: "id", value: userId },
       delivery,
       principal: caller.principal,
       clientIp: caller.clientIp,
       origin: caller.origin,
+      authorized: true,
     });
     return create(PasswordResetResponseSchema, {
       details: details(caller.app, result.sequence, result.changedAt),
@@ -247,7 +241,7 @@ export function userMessage(app: App, user: User): MessageInitShape<typeof UserS
 
 export function getUserByID(req: GetUserByIDRequest, caller: Caller) {
   return guarded("GetUserByID", async () => {
-    const user = await userActedOn(caller, userIdOf(req.userId));
+    const user = await requireUserFor(caller.svc, caller.app, { by: "id", value: userIdOf(req.userId) }, caller.principal);
     return create(GetUserByIDResponseSchema, {
       details: details(caller.app, user.sequence, user.changedAt, user.createdAt),
       user: userMessage(caller.app, user),
