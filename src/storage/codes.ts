@@ -145,7 +145,8 @@ export class ResetCodeStore {
 
   /**
    * Enumeration protection: the KV and D1 writes of a real request, for a user who does not
-   * exist, so that the answer takes about as long. Nothing it writes can ever verify.
+   * exist or cannot be reset (disabled, no password, no verified address), so that the answer
+   * takes about as long. Nothing it writes can ever verify.
    */
   async decoy(appId: string, now: number): Promise<void> {
     const codeId = randomToken(16);
