@@ -1,7 +1,7 @@
 // The Hono app: shared middleware, then the faces.
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { ConfigError } from "./config";
+import { ConfigError } from "./config/runtime";
 import { createServices } from "./core/services";
 import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
@@ -10,7 +10,7 @@ import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
-import { logError } from "./log";
+import { logError } from "./lib/log";
 
 export const app = new Hono<AppEnv>();
 

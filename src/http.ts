@@ -1,7 +1,8 @@
 // Types and helpers shared by the HTTP faces.
 import type { Context } from "hono";
-import type { Env } from "./config";
+import type { Env } from "./config/env";
 import type { Services } from "./core/services";
+import { rateLimitAddress } from "./lib/ip";
 
 export interface AppEnv {
   Bindings: Env;
@@ -11,23 +12,14 @@ export interface AppEnv {
 export type AppContext = Context<AppEnv>;
 
 /**
- * The caller's address as Cloudflare reports it (null locally when absent), as a rate-limit key.
- * An IPv6 client usually holds a whole /64 and could rotate through it, so IPv6 addresses are
- * keyed by their /64 prefix.
+ * The caller's address as Cloudflare reports it (null locally when absent), as a rate-limit key
+ * (lib/ip.ts: IPv6 by /64, IPv4-mapped as IPv4). A value that is no address still counts, as itself.
  */
-export const clientIp = (c: Context) => {
-  const ip = c.req.header("CF-Connecting-IP");
-  return ip ? rateLimitAddress(ip) : null;
+export const clientIp = (c: Context): string | null => {
+  const ip = c.req.header("CF-Connecting-IP")?.trim();
+  if (!ip) return null;
+  return rateLimitAddress(ip) ?? ip.slice(0, 64);
 };
-
-export function rateLimitAddress(ip: string): string {
-  if (!ip.includes(":")) return ip;
-  const [head = "", tail = ""] = ip.toLowerCase().split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = ip.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
-}
 
 /** The public origin for links: PUBLIC_URL when set, else the origin the request came to. */
 export const publicOrigin = (c: AppContext) => c.var.svc.config.publicUrl ?? new URL(c.req.url).origin;

@@ -1,12 +1,12 @@
 // Worker entry: HTTP, the delivery queue consumer, the daily clean-up, and the Durable Object classes.
 import { app } from "./app";
-import type { Env } from "./config";
+import type { Env } from "./config/env";
 import { deliverBatch } from "./delivery/consumer";
 import { openDatabase } from "./storage/db";
 import { TokenStore } from "./storage/tokens";
 
 export { RateLimiter } from "./storage/limiter";
-export { DevOutbox } from "./web/outbox-store";
+export { DevOutbox } from "./storage/outbox";
 
 export default {
   fetch: app.fetch,

@@ -3,15 +3,14 @@
 // answer lists every known suffix under that prefix. `Add-Padding` makes every answer about the
 // same size, so its length says nothing either. Fail-open: if the API is down or slow, the
 // password is accepted and one log line says the check was skipped (never the password).
-import { sha1 } from "@noble/hashes/legacy.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { sha1Hex } from "../lib/digest";
 
 export const PWNED_RANGE_URL = "https://api.pwnedpasswords.com/range/";
 const TIMEOUT_MS = 3000;
 
 /** true: known from a breach; false: not known; null: could not be checked (fail-open). */
 export async function isBreachedPassword(normalizedPassword: string): Promise<boolean | null> {
-  const digest = bytesToHex(sha1(new TextEncoder().encode(normalizedPassword))).toUpperCase();
+  const digest = sha1Hex(normalizedPassword).toUpperCase();
   const prefix = digest.slice(0, 5);
   const suffix = digest.slice(5);
   try {

@@ -7,8 +7,9 @@
 // (2^14·8·5 = 655,360), and its 16 MiB working set leaves room for concurrent requests in a
 // 128 MB isolate, where N=2^17 would need 128 MiB. `npm run bench` prints its cost.
 import { scrypt as scryptCallback } from "node:crypto";
-import { constantTimeEqual, hmacSha256 } from "./digest";
-import { base64, fromBase64, randomBytes } from "./random";
+import { constantTimeEqual, hmacSha256 } from "../lib/digest";
+import { base64, fromBase64 } from "../lib/encoding";
+import { randomBytes } from "../lib/random";
 
 export interface ScryptParams {
   logN: number;

@@ -3,11 +3,11 @@ import type { App } from "../storage/apps";
 import type { CodeKind } from "../storage/codes";
 import type { User } from "../storage/users";
 import type { Channel, TemplateName } from "../delivery/message";
-import { pickLocale } from "../delivery/templates";
+import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
 import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
-import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "./random";
+import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
 import type { Services } from "./services";
 import { renderUrlTemplate } from "./url-template";
 

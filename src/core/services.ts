@@ -1,5 +1,6 @@
 // Everything a core operation needs, built once per request from the Worker's bindings.
-import { type Env, readRuntimeConfig, type RuntimeConfig } from "../config";
+import { type Env } from "../config/env";
+import { readRuntimeConfig, type RuntimeConfig } from "../config/runtime";
 import { Notifier } from "../delivery/notifier";
 import { AppStore } from "../storage/apps";
 import { ResetCodeStore } from "../storage/codes";

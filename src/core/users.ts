@@ -1,13 +1,18 @@
 // Registration, sign-in, access tokens and account status: the operations both faces share.
 import { type App } from "../storage/apps";
 import { emailKey, loginNameKey, type NewUser, type User } from "../storage/users";
-import { constantTimeEqual, sha256Base64url } from "./digest";
+
+export type { User };
+import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { CoreError } from "./errors";
 import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
-import { numericId } from "./random";
+import { numericId } from "../lib/random";
 import type { Services } from "./services";
+
+/** A user of the app by id, or null. */
+export const findUserById = (svc: Services, app: App, userId: string): Promise<User | null> => svc.users.byId(app.id, userId);
 
 export interface Registration {
   userId?: string;

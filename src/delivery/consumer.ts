@@ -8,13 +8,15 @@
 //
 // Each message is acked or retried on its own, and nothing is thrown out of the handler: when
 // one message fails, the others in the batch are neither lost nor sent again.
-import { describeZodError, type Env, readRuntimeConfig } from "../config";
+import { describeZodError } from "../config/settings";
+import { type Env } from "../config/env";
+import { readRuntimeConfig } from "../config/runtime";
 import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
 import type { Channel, DeadLetter, DeliveryMessage } from "./message";
 import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
 import { sendWith } from "./providers/index";
-import { emailProviderSchema, type ProviderSettings, smsProviderSchema } from "./settings";
+import { emailProviderSchema, type ProviderSettings, smsProviderSchema } from "../config/delivery";
 
 /** A provider slower than this counts as down for the attempt. */
 export const ATTEMPT_TIMEOUT_MS = 10_000;

@@ -1,8 +1,10 @@
 // What travels through the delivery Queue. The rendered text carries the code or link, so a
 // message body is never logged; storage keeps only hashes (docs/storage.md).
 
+import type { TemplateName } from "../i18n/messages";
+
+export type { TemplateName };
 export type Channel = "email" | "sms";
-export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed";
 
 export interface DeliveryMessage {
   /** Unique per message: the idempotency key where the provider supports one, else a correlation id. */

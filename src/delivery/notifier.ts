@@ -1,8 +1,9 @@
 // Puts messages on the delivery Queue. The API answers without waiting for any provider; the
 // queue consumer (consumer.ts) delivers, retries and dead-letters.
 import type { Channel, DeliveryMessage, TemplateName } from "./message";
-import type { TemplateSettings } from "./settings";
-import { type Locale, renderTemplate, type TemplateVars } from "./templates";
+import type { TemplateSettings } from "../config/delivery";
+import { renderTemplate, type TemplateVars } from "./templates";
+import { type Locale } from "../i18n/locale";
 
 export interface Outgoing {
   appId: string;

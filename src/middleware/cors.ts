@@ -2,8 +2,13 @@
 // On app-scoped Kii paths only that app's list counts; on paths that name no app (the shared
 // token endpoint, ZITADEL routes, which identify the app by token) an origin passes when some app
 // lists it — the response still needs that app's credentials to be of any use.
+// hono/cors writes the headers; this file only decides the origin, once per request, and
+// refuses a preflight from an origin nobody lists (hono/cors would answer it 204 without
+// Allow-Origin, which browsers refuse too, but a 403 says so plainly).
+import { cors as honoCors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../http";
+import { originAllowed } from "../core/apps";
+import type { AppContext, AppEnv } from "../http";
 
 const ALLOWED_HEADERS = [
   "Authorization",
@@ -16,35 +21,38 @@ const ALLOWED_HEADERS = [
   "X-Grpc-Web",
   "X-User-Agent",
   "Grpc-Timeout",
-].join(", ");
-const EXPOSED_HEADERS = "Location, Retry-After, Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin";
+];
+const EXPOSED_HEADERS = ["Location", "Retry-After", "Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"];
 
-async function originAllowed(db: D1Database, origin: string, appId: string | null): Promise<boolean> {
-  const query = appId
-    ? db.prepare("SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE apps.id = ? AND o.value = ? LIMIT 1").bind(appId, origin)
-    : db.prepare("SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ? LIMIT 1").bind(origin);
-  return (await query.first()) !== null;
+const decided = new WeakMap<Request, boolean>();
+
+async function allowed(c: AppContext, origin: string): Promise<boolean> {
+  const known = decided.get(c.req.raw);
+  if (known !== undefined) return known;
+  const appId = /^\/api\/apps\/([a-z0-9]{8,64})\//.exec(c.req.path)?.[1] ?? null;
+  const answer = await originAllowed(c.var.svc, origin, appId);
+  decided.set(c.req.raw, answer);
+  return answer;
 }
+
+const headers = honoCors({
+  origin: async (origin, c) => ((await allowed(c as AppContext, origin)) ? origin : null),
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+  allowHeaders: ALLOWED_HEADERS,
+  exposeHeaders: EXPOSED_HEADERS,
+  maxAge: 600,
+});
 
 export const cors = createMiddleware<AppEnv>(async (c, next) => {
   const origin = c.req.header("Origin");
   if (!origin) return next();
-  const appId = /^\/api\/apps\/([a-z0-9]{8,64})\//.exec(c.req.path)?.[1] ?? null;
-  const allowed = await originAllowed(c.env.DB, origin, appId);
-  if (c.req.method === "OPTIONS" && c.req.header("Access-Control-Request-Method")) {
-    if (!allowed) return c.body(null, 403);
-    return c.body(null, 204, {
-      "Access-Control-Allow-Origin": origin,
-      "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-      "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-      "Access-Control-Max-Age": "600",
-      Vary: "Origin",
-    });
+  const preflight = c.req.method === "OPTIONS" && c.req.header("Access-Control-Request-Method");
+  if (preflight && !(await allowed(c, origin))) return c.body(null, 403, { Vary: "Origin" });
+  if (!preflight && !(await allowed(c, origin))) {
+    // No CORS headers at all for an origin nobody listed; caches still learn the answer varies.
+    await next();
+    c.res.headers.append("Vary", "Origin");
+    return;
   }
-  await next();
-  if (allowed) {
-    c.res.headers.set("Access-Control-Allow-Origin", origin);
-    c.res.headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
-  }
-  c.res.headers.append("Vary", "Origin");
+  return headers(c, next);
 });

@@ -1,7 +1,7 @@
 // Apps (tenants) in D1. Settings are stored as JSON and parsed on read, so a setting added
 // later gets its default for apps created before it.
-import { eq } from "drizzle-orm";
-import { type AppSettings, appSettingsSchema } from "../config";
+import { eq, sql } from "drizzle-orm";
+import { type AppSettings, appSettingsSchema } from "../config/settings";
 import type { Database } from "./db";
 import { apps } from "./schema";
 
@@ -42,5 +42,15 @@ export class AppStore {
   async delete(id: string): Promise<boolean> {
     const rows = await this.db.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
     return rows.length === 1;
+  }
+
+  /** Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins. */
+  async listsOrigin(origin: string, appId: string | null): Promise<boolean> {
+    const rows = await this.db.all(
+      appId
+        ? sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE apps.id = ${appId} AND o.value = ${origin} LIMIT 1`
+        : sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`,
+    );
+    return rows.length > 0;
   }
 }

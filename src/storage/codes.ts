@@ -13,8 +13,9 @@
 // code_id: a stale KV read in another location finds no record (or an old one under another
 // key), which we answer as "no code" without counting a failure against the user.
 import { and, eq, gt, lt, sql } from "drizzle-orm";
-import { constantTimeEqual, hmacSha256, sha256Base64url } from "../core/digest";
-import { base64url, randomToken } from "../core/random";
+import { constantTimeEqual, hmacSha256, sha256Base64url } from "../lib/digest";
+import { base64url } from "../lib/encoding";
+import { randomToken } from "../lib/random";
 import type { Database } from "./db";
 import { passwordResets } from "./schema";
 

@@ -1,8 +1,8 @@
 // Access tokens in D1, stored as SHA-256 hashes: a database leak yields no usable token.
 // Tokens are 256 random bits, so a fast hash is enough (no salt or stretching needed).
 import { and, eq, gt, lt, type SQL, sql } from "drizzle-orm";
-import { sha256Base64url } from "../core/digest";
-import { randomToken } from "../core/random";
+import { sha256Base64url } from "../lib/digest";
+import { randomToken } from "../lib/random";
 import type { Database } from "./db";
 import { accessTokens, users } from "./schema";
 

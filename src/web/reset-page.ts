@@ -5,16 +5,17 @@
 // No CSRF token: the code in the URL is the secret that authorises the change, so a cross-site
 // form cannot post to this address without already holding it.
 import { Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type App, findApp } from "../core/apps";
 import { CoreError, isCoreError } from "../core/errors";
 import { completeReset, inspectResetCode } from "../core/reset";
-import { type Locale, pickLocale } from "../delivery/templates";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { findUserById, type User } from "../core/users";
 import type { AppContext, AppEnv } from "../http";
-import type { App } from "../storage/apps";
-import type { User } from "../storage/users";
+import { type Locale, LOCALES, localeOf, pickLocale } from "../i18n/locale";
+import { logError } from "../lib/log";
 import { contentSecurityPolicy, type FormProblem, type PageState, renderForm, renderPage } from "./reset-views";
-import { logError } from "../log";
 
 export const resetPage = new Hono<AppEnv>();
 
@@ -39,29 +40,35 @@ interface Link {
   action: string;
 }
 
-/** Best language from Accept-Language among those we have, by q-value, or null. */
-export function localeFromAcceptLanguage(header: string | undefined): Locale | null {
-  if (!header) return null;
-  let best: { locale: Locale; q: number } | null = null;
-  for (const part of header.split(",").slice(0, 20)) {
-    const [tag = "", ...params] = part.trim().split(";");
-    const lang = tag.trim().toLowerCase().split("-")[0];
-    if (lang !== "en" && lang !== "ja") continue;
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (!Number.isFinite(q) || q <= 0) continue;
-    if (!best || q > best.q) best = { locale: lang, q };
-  }
-  return best?.locale ?? null;
+/**
+ * Best language from Accept-Language among those we have, by q-value (hono's accepts helper
+ * parses the header; a tag counts by its primary subtag, so ja-JP is ja), or null.
+ */
+export function localeFromAcceptLanguage(c: AppContext): Locale | null {
+  const chosen = accepts(c, {
+    header: "Accept-Language",
+    supports: [...LOCALES],
+    default: "",
+    match: (ranked, config) => {
+      let best: { tag: string; q: number } | null = null;
+      for (const { type, q } of ranked.slice(0, 20)) {
+        const tag = type.toLowerCase().split("-")[0] ?? "";
+        if (!config.supports.includes(tag) || !(q > 0)) continue;
+        if (!best || q > best.q) best = { tag, q };
+      }
+      return best?.tag ?? config.default;
+    },
+  });
+  return localeOf(chosen);
 }
 
 async function loadLink(c: AppContext): Promise<Link> {
   const { appId = "", userId = "", code = "" } = c.req.param();
   const svc = c.var.svc;
   const shapely = appId.length <= ID_MAX && userId.length <= ID_MAX && CODE_SHAPE.test(code);
-  const app = shapely ? await svc.apps.get(appId) : null;
-  const user = app ? await svc.users.byId(app.id, userId) : null;
-  const locale = pickLocale(user?.locale, localeFromAcceptLanguage(c.req.header("Accept-Language")), app?.settings.defaultLocale);
+  const app = shapely ? await findApp(svc, appId) : null;
+  const user = app ? await findUserById(svc, app, userId) : null;
+  const locale = pickLocale(user?.locale, localeFromAcceptLanguage(c), app?.settings.defaultLocale);
   const action = `/reset/${encodeURIComponent(appId)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
   return { app, user, code, locale, action };
 }
@@ -163,7 +170,7 @@ resetPage.post(
   bodyLimit({
     maxSize: MAX_FORM_BYTES,
     onError: (c) => {
-      const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+      const locale = pickLocale(localeFromAcceptLanguage(c));
       return html(c, renderPage(locale, "too_large", null), 413, locale, null);
     },
   }),
@@ -198,12 +205,12 @@ resetPage.post(
 
 // Any other shape of /reset/... (missing or extra segments, other methods) is an unknown link.
 resetPage.all("*", (c) => {
-  const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+  const locale = pickLocale(localeFromAcceptLanguage(c));
   return html(c, renderPage(locale, "unknown", null), 404, locale, null);
 });
 
 resetPage.onError((err, c) => {
   logError({ route: "reset-page" }, err);
-  const locale = pickLocale(localeFromAcceptLanguage(c.req.header("Accept-Language")));
+  const locale = pickLocale(localeFromAcceptLanguage(c));
   return html(c, renderPage(locale, "error", null), 500, locale, null);
 });

@@ -1,7 +1,7 @@
 // The operator API (SPEC §5): /admin/apps behind the ADMIN_TOKEN secret.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Base64url } from "../../src/core/digest";
+import { sha256Base64url } from "../../src/lib/digest";
 import { ADMIN_TOKEN, call, createApp, registerKiiUser, type TestApp } from "../helpers";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };

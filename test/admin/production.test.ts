@@ -3,7 +3,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { ConfigError, DEMO_APP_ID, DEV_ADMIN_TOKEN, readRuntimeConfig } from "../../src/config";
+import { ConfigError, DEMO_APP_ID, DEV_ADMIN_TOKEN, readRuntimeConfig } from "../../src/config/runtime";
 import { ORIGIN } from "../helpers";
 
 const PRODUCTION_TOKEN = "x".repeat(40);

@@ -1,6 +1,6 @@
 // The password policy (SPEC §8): NIST lengths in code points after NFKC, optional classes.
 import { describe, expect, it } from "vitest";
-import { defaultSettings } from "../../src/config";
+import { defaultSettings } from "../../src/config/settings";
 import { CoreError } from "../../src/core/errors";
 import { checkPassword, type PasswordPolicy } from "../../src/core/policy";
 

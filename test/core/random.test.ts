@@ -1,7 +1,8 @@
 // Secrets and ids (SPEC §8): crypto randomness, unbiased characters, tokens of ≥ 128 bits,
 // time-ordered decimal ids.
 import { describe, expect, it } from "vitest";
-import { base64url, DIGITS, fromBase64, numericId, randomBytes, randomString, randomToken, UPPER_ALNUM } from "../../src/core/random";
+import { base64url, fromBase64 } from "../../src/lib/encoding";
+import { DIGITS, numericId, randomBytes, randomString, randomToken, UPPER_ALNUM } from "../../src/lib/random";
 
 const count = (text: string) => {
   const counts = new Map<string, number>();

@@ -3,7 +3,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type MockInstance, vi } from "vitest";
-import type { Env } from "../../src/config";
+import type { Env } from "../../src/config/env";
 import { deliverBatch } from "../../src/delivery/consumer";
 import type { DeadLetter, DeliveryMessage } from "../../src/delivery/message";
 import type { SendContext } from "../../src/delivery/providers/http";

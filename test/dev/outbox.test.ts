@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { outboxStub } from "../../src/web/outbox-store";
+import { outboxStub } from "../../src/storage/outbox";
 import { ADMIN_TOKEN, call } from "../helpers";
 
 const message = (id: string, to: string, createdAt: string) => ({

@@ -2,8 +2,8 @@
 // delivery Queue), and direct D1 reads for asserting that nothing changed.
 import { env } from "cloudflare:test";
 import { expect, vi } from "vitest";
-import type { OutboxMessage } from "../../src/web/outbox-store";
-import { outboxStub } from "../../src/web/outbox-store";
+import type { OutboxMessage } from "../../src/storage/outbox";
+import { outboxStub } from "../../src/storage/outbox";
 import { call, kiiHeaders, registerKiiUser, type TestApp } from "../helpers";
 
 export const PASSWORD = "correct horse battery";

@@ -2,7 +2,7 @@
 // tokens, token expiry and the rehash of old password hashes.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Base64url } from "../../src/core/digest";
+import { sha256Base64url } from "../../src/lib/digest";
 import { PasswordHasher } from "../../src/core/passwords";
 import { createServices } from "../../src/core/services";
 import { authenticate, issueUserToken } from "../../src/core/users";

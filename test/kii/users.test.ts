@@ -1,7 +1,7 @@
 // GET /api/apps/{appID}/users/{id} (SPEC §3): user identifiers, who sees what, and errors.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sha256Base64url } from "../../src/core/digest";
+import { sha256Base64url } from "../../src/lib/digest";
 import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, type TestApp, userToken } from "../helpers";
 
 const PASSWORD = "correct horse";

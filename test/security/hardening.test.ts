@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { formatPhc, parsePhc } from "../../src/core/passwords";
-import { rateLimitAddress } from "../../src/http";
+import { rateLimitAddress } from "../../src/lib/ip";
 import { ADMIN_TOKEN, call, createApp, kiiHeaders } from "../helpers";
 import { newUser, requestReset } from "../kii/password-helpers";
 import { rest, zitadelApp } from "../zitadel/helpers";
@@ -52,6 +52,9 @@ describe("per-IP limits", () => {
     expect(rateLimitAddress("2001:0db8:0001:0002::9")).toBe("2001:db8:1:2::/64");
     expect(rateLimitAddress("2001:db8::1")).toBe("2001:db8:0:0::/64");
     expect(rateLimitAddress("203.0.113.7")).toBe("203.0.113.7");
+    expect(rateLimitAddress("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    expect(rateLimitAddress("::1")).toBe("::1");
+    expect(rateLimitAddress("not an address")).toBeNull();
   });
 
   it("count addresses of one /64 together", async () => {

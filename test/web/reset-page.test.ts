@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { createServices } from "../../src/core/services";
-import { outboxStub } from "../../src/web/outbox-store";
+import { outboxStub } from "../../src/storage/outbox";
 import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp } from "../helpers";
 
 let serial = 0;

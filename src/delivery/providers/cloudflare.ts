@@ -2,7 +2,7 @@
 // the MIME). The binding is named in settings (default EMAIL) and must exist in wrangler.toml.
 // No idempotency key is documented: a retried attempt whose first answer was lost can send twice.
 import type { DeliveryMessage } from "../message";
-import type { EmailProviderSettings } from "../settings";
+import type { EmailProviderSettings } from "../../config/delivery";
 import { DeliveryFailure, permanent, type SendContext, type Sent } from "./http";
 
 type CloudflareSettings = Extract<EmailProviderSettings, { provider: "cloudflare" }>;

@@ -1,7 +1,7 @@
 // What every provider shares: the send context, the failure type the consumer classifies, and
 // one fetch wrapper that turns timeouts, network errors and HTTP statuses into that type.
-import type { Env } from "../../config";
-import { base64, fromBase64 } from "../../core/random";
+import type { Env } from "../../config/env";
+import { base64, fromBase64 } from "../../lib/encoding";
 
 export interface SendContext {
   env: Env;

@@ -1,6 +1,6 @@
 // Picks the provider function for a channel's settings. One file per provider beside this one.
 import type { DeliveryMessage } from "../message";
-import type { ProviderSettings } from "../settings";
+import type { ProviderSettings } from "../../config/delivery";
 import { sendWithCloudflare } from "./cloudflare";
 import { permanent, type SendContext, type Sent } from "./http";
 import { sendWithMailgun } from "./mailgun";

@@ -2,7 +2,7 @@
 // No idempotency key: a retried attempt whose first answer was lost can send twice. The message
 // id travels as the user variable latchkey_message_id so duplicates can be matched in events.
 import type { DeliveryMessage } from "../message";
-import type { EmailProviderSettings } from "../settings";
+import type { EmailProviderSettings } from "../../config/delivery";
 import { basicAuth, formatAddress, jsonOf, request, type SendContext, type Sent, stringOf } from "./http";
 
 type MailgunSettings = Extract<EmailProviderSettings, { provider: "mailgun" }>;

@@ -1,6 +1,6 @@
 // Development provider: the message lands in the dev outbox (GET /dev/outbox) instead of a mailbox.
-import type { Env } from "../../config";
-import { outboxStub } from "../../web/outbox-store";
+import type { Env } from "../../config/env";
+import { outboxStub } from "../../storage/outbox";
 import type { DeliveryMessage } from "../message";
 
 export async function sendToOutbox(env: Env, message: DeliveryMessage): Promise<void> {

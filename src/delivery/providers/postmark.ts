@@ -2,7 +2,7 @@
 // idempotency key: an attempt whose answer is lost (timeout after acceptance) and is retried can
 // send a second email. The message id travels as Metadata so duplicates can be told apart.
 import type { DeliveryMessage } from "../message";
-import type { EmailProviderSettings } from "../settings";
+import type { EmailProviderSettings } from "../../config/delivery";
 import { formatAddress, jsonOf, request, type SendContext, type Sent, stringOf } from "./http";
 
 type PostmarkSettings = Extract<EmailProviderSettings, { provider: "postmark" }>;

@@ -1,7 +1,7 @@
 // Resend (https://resend.com/docs/api-reference/emails/send-email). The only email API here with
 // idempotency: the message id as Idempotency-Key makes a retried attempt a replay (kept 24 h).
 import type { DeliveryMessage } from "../message";
-import type { EmailProviderSettings } from "../settings";
+import type { EmailProviderSettings } from "../../config/delivery";
 import { formatAddress, jsonOf, request, type SendContext, type Sent, stringOf } from "./http";
 
 type ResendSettings = Extract<EmailProviderSettings, { provider: "resend" }>;

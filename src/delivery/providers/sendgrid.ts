@@ -2,7 +2,7 @@
 // mail/send has no idempotency key: a retried attempt whose first answer was lost can send twice.
 // The message id travels in custom_args so duplicates can be matched in SendGrid's event data.
 import type { DeliveryMessage } from "../message";
-import type { EmailProviderSettings } from "../settings";
+import type { EmailProviderSettings } from "../../config/delivery";
 import { request, type SendContext, type Sent } from "./http";
 
 type SendGridSettings = Extract<EmailProviderSettings, { provider: "sendgrid" }>;

@@ -3,7 +3,7 @@
 // sends on its own webhooks), so a retried attempt whose first answer was lost can send a second
 // SMS. A 429 is safe to retry: Twilio does not process a request it answered with 429.
 import type { DeliveryMessage } from "../message";
-import type { SmsProviderSettings } from "../settings";
+import type { SmsProviderSettings } from "../../config/delivery";
 import { basicAuth, jsonOf, request, type SendContext, type Sent, stringOf } from "./http";
 
 type TwilioSettings = Extract<SmsProviderSettings, { provider: "twilio" }>;

@@ -1,9 +1,8 @@
 // A generic HTTP POST signed per Standard Webhooks (https://www.standardwebhooks.com/):
 // webhook-id is the message id, the same on every attempt, so the receiver can drop repeats.
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { isLoopbackHost, type SmsProviderSettings } from "../../config/delivery";
+import { hmacSha256 } from "../../lib/digest";
 import type { DeliveryMessage } from "../message";
-import { isLoopbackHost, type SmsProviderSettings } from "../settings";
 import { base64, fromBase64, permanent, request, type SendContext, type Sent } from "./http";
 
 type WebhookSettings = Extract<SmsProviderSettings, { provider: "webhook" }>;
@@ -11,7 +10,7 @@ type WebhookSettings = Extract<SmsProviderSettings, { provider: "webhook" }>;
 /** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes after "whsec_". */
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
   const key = fromBase64(secret.replace(/^whsec_/, ""));
-  const mac = hmac(sha256, key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
+  const mac = hmacSha256(key, `${id}.${timestamp}.${body}`);
   return `v1,${base64(mac)}`;
 }
 

@@ -3,14 +3,12 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { describeZodError } from "../../config";
-import { createApp, requireApp, updateAppSettings } from "../../core/apps";
-import { constantTimeEqual } from "../../core/digest";
+import { describeZodError } from "../../config/settings";
+import { createApp, deleteApp, describeApp, requireApp, updateAppSettings } from "../../core/apps";
+import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
-import { maskDeliverySettings } from "../../delivery/settings";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
-import type { App } from "../../storage/apps";
-import { logError } from "../../log";
+import { logError } from "../../lib/log";
 
 class AdminError extends Error {
   constructor(
@@ -35,17 +33,6 @@ const createSchema = z.strictObject({
   settings: z.record(z.string(), z.unknown()).optional(),
 });
 const patchSchema = z.strictObject({ settings: z.record(z.string(), z.unknown()) });
-
-export const appView = (app: App) => ({
-  appId: app.id,
-  appKey: app.appKey,
-  clientId: app.clientId,
-  orgId: app.orgId,
-  name: app.name,
-  settings: { ...app.settings, delivery: maskDeliverySettings(app.settings.delivery) },
-  createdAt: new Date(app.createdAt).toISOString(),
-  changedAt: new Date(app.changedAt).toISOString(),
-});
 
 export const admin = new Hono<AppEnv>();
 
@@ -97,20 +84,19 @@ async function readBody<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
 admin.post("/apps", async (c) => {
   const body = await readBody(c, createSchema);
   const { app, clientSecret } = await createApp(c.var.svc, body);
-  return c.json({ ...appView(app), clientSecret }, 201);
+  return c.json({ ...describeApp(app), clientSecret }, 201);
 });
 
-admin.get("/apps/:appId", async (c) => c.json(appView(await requireApp(c.var.svc, c.req.param("appId")))));
+admin.get("/apps/:appId", async (c) => c.json(describeApp(await requireApp(c.var.svc, c.req.param("appId")))));
 
 admin.patch("/apps/:appId", async (c) => {
   const svc = c.var.svc;
   const app = await requireApp(svc, c.req.param("appId"));
   const body = await readBody(c, patchSchema);
-  return c.json(appView(await updateAppSettings(svc, app, body.settings)));
+  return c.json(describeApp(await updateAppSettings(svc, app, body.settings)));
 });
 
 admin.delete("/apps/:appId", async (c) => {
-  const svc = c.var.svc;
-  if (!(await svc.apps.delete(c.req.param("appId")))) throw new AdminError(404, "not_found", "No such app");
+  await deleteApp(c.var.svc, c.req.param("appId"));
   return c.body(null, 204);
 });

@@ -3,18 +3,18 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { describeZodError } from "../../config";
-import { constantTimeEqual } from "../../core/digest";
+import { describeZodError } from "../../config/settings";
+import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, mayActOn, type Principal, requireUser } from "../../core/identity";
 import { changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
 import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
-import type { App } from "../../storage/apps";
+import { type App, findApp } from "../../core/apps";
 import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
-import { logError } from "../../log";
+import { logError } from "../../lib/log";
 
 interface KiiCaller {
   app: App;
@@ -120,7 +120,7 @@ async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCal
   if (!/^[a-z0-9]{8,64}$/.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
   const token = bearerToken(c.req.header("Authorization"));
   // Both look-ups at once: the app row and the token row do not depend on each other.
-  const [app, principal] = await Promise.all([svc.apps.get(appId), token ? resolveToken(svc, token) : null]);
+  const [app, principal] = await Promise.all([findApp(svc, appId), token ? resolveToken(svc, token) : null]);
   if (!app) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId });
   for (const [id, key] of [
     [basic?.id, basic?.key],

@@ -1,5 +1,5 @@
 // User data in Kii's shape (UserDataRetrievalResponse).
-import type { User } from "../../storage/users";
+import type { User } from "../../core/users";
 
 export function kiiUserJson(user: User, full: boolean): Record<string, unknown> {
   const base = { userID: user.id, loginName: user.loginName ?? undefined, displayName: user.displayName ?? undefined };

@@ -20,7 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
 import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
-import { logError } from "../../log";
+import { logError } from "../../lib/log";
 
 // ---------------------------------------------------------------------------------------------
 // Connect and gRPC-web

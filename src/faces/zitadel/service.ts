@@ -24,10 +24,10 @@ import { adminSetPassword, changePassword, completeReset, requestReset, type Res
 import type { Services } from "../../core/services";
 import { register, resolveToken } from "../../core/users";
 import { bearerToken } from "../../http";
-import type { App } from "../../storage/apps";
-import type { User } from "../../storage/users";
+import { type App, findApp } from "../../core/apps";
+import type { User } from "../../core/users";
 import { fromCoreError, internal, invalidArgument, permissionDenied, type Rpc, unauthenticated, ZitadelError } from "./errors";
-import { logError } from "../../log";
+import { logError } from "../../lib/log";
 
 export interface Caller {
   svc: Services;
@@ -44,7 +44,7 @@ export async function authenticateCaller(svc: Services, authorization: string | 
   if (!token || token.length > 512) throw unauthenticated();
   const principal = await resolveToken(svc, token);
   if (!principal) throw unauthenticated();
-  const app = await svc.apps.get(principal.appId);
+  const app = await findApp(svc, principal.appId);
   if (!app) throw unauthenticated();
   return { svc, app, principal };
 }

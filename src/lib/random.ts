@@ -1,6 +1,7 @@
 // Secrets come from crypto.getRandomValues only, and characters are drawn by rejection
 // sampling: a byte is used only when it falls below the largest multiple of the alphabet's
 // size, so every character is equally likely (no modulo bias).
+import { base64url } from "./encoding";
 
 export const DIGITS = "0123456789";
 export const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -40,24 +41,4 @@ export function numericId(now = Date.now()): string {
   const epoch = 1_704_067_200_000;
   const random = new DataView(randomBytes(4).buffer).getUint32(0) & 0xfffff;
   return ((BigInt(now - epoch) << 20n) | BigInt(random)).toString();
-}
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const normal = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }

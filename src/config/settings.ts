@@ -1,57 +1,8 @@
-// Environment bindings and per-app settings, both parsed with zod.
+// Per-app settings: the zod schemas that validate them, their defaults, and how a patch merges.
+// Only shapes live here; rules that need the core (URL templates) run where settings are accepted
+// (core/apps.ts).
 import { z } from "zod";
-import type { DeadLetter, DeliveryMessage } from "./delivery/message";
-import { deliverySettingsSchema, templateSettingsSchema } from "./delivery/settings";
-import { isCoreError } from "./core/errors";
-import { validateUrlTemplate } from "./core/url-template";
-import type { DevOutbox } from "./web/outbox-store";
-import type { RateLimiter } from "./storage/limiter";
-
-export interface Env {
-  DB: D1Database;
-  CODES: KVNamespace;
-  LIMITER: DurableObjectNamespace<RateLimiter>;
-  OUTBOX: DurableObjectNamespace<DevOutbox>;
-  DELIVERY: Queue<DeliveryMessage>;
-  /** Producer for the dead-letter queue: permanent delivery failures go there at once. */
-  DEAD_LETTERS?: Queue<DeadLetter>;
-  /** Default email / SMS provider for apps that set none: JSON shaped like settings.delivery.email / .sms (a secret). */
-  DELIVERY_EMAIL?: string;
-  DELIVERY_SMS?: string;
-  ENVIRONMENT?: string;
-  ADMIN_TOKEN?: string;
-  PASSWORD_PEPPER?: string;
-  /** Public origin for links in messages, e.g. https://auth.example.com (default: the request's). */
-  PUBLIC_URL?: string;
-}
-
-/** Values that exist for local development only and must never run in production. */
-export const DEV_ADMIN_TOKEN = "dev-admin-token";
-export const DEMO_APP_ID = "demoapp1";
-
-export interface RuntimeConfig {
-  development: boolean;
-  adminToken: string | undefined;
-  pepper: string | undefined;
-  publicUrl: string | undefined;
-}
-
-export class ConfigError extends Error {}
-
-export function readRuntimeConfig(env: Env): RuntimeConfig {
-  const environment = env.ENVIRONMENT ?? "production";
-  if (environment !== "development" && environment !== "production") {
-    throw new ConfigError(`ENVIRONMENT must be "development" or "production", not ${JSON.stringify(environment)}`);
-  }
-  const development = environment === "development";
-  const adminToken = env.ADMIN_TOKEN || undefined;
-  if (!development && adminToken !== undefined && (adminToken === DEV_ADMIN_TOKEN || adminToken.length < 32)) {
-    // Refuse rather than run: a production deployment with the development token is open to anyone.
-    throw new ConfigError("ADMIN_TOKEN in production must be a secret of at least 32 characters, not the development token");
-  }
-  const publicUrl = env.PUBLIC_URL ? String(env.PUBLIC_URL).replace(/\/+$/, "") : undefined;
-  return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl };
-}
+import { deliverySettingsSchema, templateSettingsSchema } from "./delivery";
 
 const seconds = (min: number, max: number, fallback: number) => z.int().min(min).max(max).default(fallback);
 const limit = (count: number, windowSeconds: number) =>
@@ -100,17 +51,8 @@ export const appSettingsSchema = z.strictObject({
   accessTokenLifetimeSeconds: seconds(60, 365 * 86_400, 30 * 86_400),
   adminTokenLifetimeSeconds: seconds(60, 30 * 86_400, 86_400),
   /** The app's own reset page; Go-template fields {{.UserID}}, {{.Code}}, {{.OrgID}}. */
-  resetUrlTemplate: httpUrl
-    .superRefine((template, ctx) => {
-      // Checked when it is set, so a reset never fails on it after a code was issued.
-      try {
-        validateUrlTemplate(template);
-      } catch (e) {
-        ctx.addIssue({ code: "custom", message: isCoreError(e) ? e.message : "invalid URL template" });
-      }
-    })
-    .nullable()
-    .default(null),
+  // Checked as a template by core/apps.ts when it is set, so a reset never fails on it later.
+  resetUrlTemplate: httpUrl.nullable().default(null),
   resetRedirects: z
     .strictObject({ success: httpUrl.nullable().default(null), failure: httpUrl.nullable().default(null) })
     .prefault({}),

@@ -3,17 +3,17 @@
 // and links in clear text, and Latchkey's own storage never does (SPEC §8). Production never
 // writes to it and /dev/* answers 404 there.
 import { DurableObject } from "cloudflare:workers";
-import type { DeliveryMessage } from "../delivery/message";
 
 export interface OutboxMessage {
   id: string;
   appId: string;
-  channel: DeliveryMessage["channel"];
+  channel: "email" | "sms";
   to: string;
   subject: string;
   text: string;
   html: string;
-  template: DeliveryMessage["template"];
+  /** Which message this was (reset_link, reset_code, …). */
+  template: string;
   createdAt: string;
 }
 

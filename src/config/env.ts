@@ -1,0 +1,24 @@
+// The Worker's bindings and variables, as wrangler.toml declares them. This file only names types:
+// it is the one file every floor may import (scripts/check-layers.mjs), and it may name the types
+// of the bindings' classes wherever they live, as wrangler's generated declarations would.
+import type { DeadLetter, DeliveryMessage } from "../delivery/message";
+import type { RateLimiter } from "../storage/limiter";
+import type { DevOutbox } from "../storage/outbox";
+
+export interface Env {
+  DB: D1Database;
+  CODES: KVNamespace;
+  LIMITER: DurableObjectNamespace<RateLimiter>;
+  OUTBOX: DurableObjectNamespace<DevOutbox>;
+  DELIVERY: Queue<DeliveryMessage>;
+  /** Producer for the dead-letter queue: permanent delivery failures go there at once. */
+  DEAD_LETTERS?: Queue<DeadLetter>;
+  /** Default email / SMS provider for apps that set none: JSON shaped like settings.delivery.email / .sms (a secret). */
+  DELIVERY_EMAIL?: string;
+  DELIVERY_SMS?: string;
+  ENVIRONMENT?: string;
+  ADMIN_TOKEN?: string;
+  PASSWORD_PEPPER?: string;
+  /** Public origin for links in messages, e.g. https://auth.example.com (default: the request's). */
+  PUBLIC_URL?: string;
+}

@@ -1,0 +1,58 @@
+// The built-in text of every message Latchkey sends, in English and Japanese. Apps override it
+// part by part (settings.templates); delivery/templates.ts fills in the variables.
+import type { Locale } from "./locale";
+
+export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed";
+
+export interface Template {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
+  en: {
+    reset_link: {
+      subject: "Reset your {{appName}} password",
+      text: "Someone asked to reset the password of your {{appName}} account. To choose a new password, open this link within {{minutes}} minutes:\n{{link}}\nIf it was not you, ignore this message; your password stays as it is.",
+      html: '<p>Someone asked to reset the password of your {{appName}} account.</p><p><a href="{{link}}">Choose a new password</a> (valid for {{minutes}} minutes).</p><p>If it was not you, ignore this message; your password stays as it is.</p>',
+    },
+    reset_pin: {
+      subject: "Your {{appName}} reset code",
+      text: "Your {{appName}} password reset code is {{code}}. It expires in {{minutes}} minutes.",
+      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+    },
+    reset_code: {
+      subject: "Your {{appName}} reset code",
+      text: "Your {{appName}} password reset code is {{code}}. It expires in {{minutes}} minutes.",
+      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+    },
+    password_changed: {
+      subject: "Your {{appName}} password was changed",
+      text: "The password of your {{appName}} account was just changed. If you did not do this, reset your password now and contact the app's support.",
+      html: "<p>The password of your {{appName}} account was just changed.</p><p>If you did not do this, reset your password now and contact the app's support.</p>",
+    },
+  },
+  ja: {
+    reset_link: {
+      subject: "{{appName}} のパスワード再設定",
+      text: "{{appName}} アカウントのパスワード再設定が要求されました。{{minutes}} 分以内に次のリンクを開いて、新しいパスワードを設定してください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。",
+      html: '<p>{{appName}} アカウントのパスワード再設定が要求されました。</p><p><a href="{{link}}">新しいパスワードを設定する</a>（{{minutes}} 分間有効）</p><p>心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。</p>',
+    },
+    reset_pin: {
+      subject: "{{appName}} の確認コード",
+      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{minutes}} 分で無効になります。",
+      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
+    },
+    reset_code: {
+      subject: "{{appName}} の確認コード",
+      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{minutes}} 分で無効になります。",
+      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
+    },
+    password_changed: {
+      subject: "{{appName}} のパスワードが変更されました",
+      text: "{{appName}} アカウントのパスワードが変更されました。心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。",
+      html: "<p>{{appName}} アカウントのパスワードが変更されました。</p><p>心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。</p>",
+    },
+  },
+};
