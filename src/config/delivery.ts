@@ -1,6 +1,6 @@
 // Per-app delivery settings: which provider carries email and SMS, and template overrides.
 // The same provider schemas validate the environment-wide defaults (DELIVERY_EMAIL / DELIVERY_SMS).
-import { z } from "zod";
+import * as z from "zod";
 import type { TemplateName } from "../i18n/messages";
 
 /** What GET/PATCH answers show instead of a stored secret. */

@@ -1,7 +1,7 @@
 // Per-app settings: the zod schemas that validate them, their defaults, and how a patch merges.
 // Only shapes live here; rules that need the core (URL templates) run where settings are accepted
 // (core/apps.ts).
-import { z } from "zod";
+import * as z from "zod";
 import { deliverySettingsSchema, templateSettingsSchema } from "./delivery";
 
 const seconds = (min: number, max: number, fallback: number) => z.int().min(min).max(max).default(fallback);

@@ -1,5 +1,5 @@
 // Creating and configuring apps (tenants). Secrets are returned once, at creation.
-import { z } from "zod";
+import * as z from "zod";
 import { maskDeliverySettings } from "../config/delivery";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
 import { numericId, randomString, randomToken } from "../lib/random";

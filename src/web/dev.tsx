@@ -2,7 +2,7 @@
 // only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { createApp, describeApp, findApp } from "../core/apps";
 import { clearOutbox, listOutbox, type OutboxMessage } from "../core/outbox";
 import { type AppEnv, bearerToken } from "../http";

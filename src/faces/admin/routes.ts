@@ -2,7 +2,7 @@
 // {"error": code, "message": text, "field"?: path}.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { createApp, deleteApp, describeApp, requireApp, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";

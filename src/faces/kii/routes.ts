@@ -2,7 +2,7 @@
 // renders results and errors the way kii-cloud-sdk expects them. No business rule lives here.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
