@@ -2,6 +2,7 @@
 // migrations, serves on loopback with development settings, and seeds the demo app.
 // Development-only values live here and in nothing that is deployed.
 import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,8 +27,11 @@ export function applyMigrations(persistTo) {
   if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-/** Starts wrangler dev and resolves once it answers; `stop()` ends it. */
-export async function startDevServer({ port = 8787, persistTo, inherit = false, vars = {} } = {}) {
+/**
+ * Starts wrangler dev and resolves once it answers; `stop()` ends it. `logFile`, when given, gets
+ * everything wrangler and workerd print (tests count error lines in it).
+ */
+export async function startDevServer({ port = 8787, persistTo, inherit = false, vars = {}, logFile } = {}) {
   applyMigrations(persistTo);
   const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false", ...varArgs];
@@ -35,8 +39,15 @@ export async function startDevServer({ port = 8787, persistTo, inherit = false, 
   const child = spawn(wrangler, args, { cwd: root, env: quietEnv(), stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
   let output = "";
   if (!inherit) {
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
+    const log = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
+    const capture = (d) => {
+      // Only the start-up output is kept in memory (for the error message); the log file gets it all.
+      if (output.length < 1_000_000) output += d;
+      log?.write(d);
+    };
+    child.stdout.on("data", capture);
+    child.stderr.on("data", capture);
+    child.once("exit", () => log?.end());
   }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;

@@ -12,6 +12,8 @@ declare module "vitest" {
     adminToken: string;
     /** wrangler dev's --persist-to directory, for tests that must edit local state (wrangler d1 execute --local). */
     persistTo: string;
+    /** File that receives everything wrangler dev prints, for tests that count log lines. */
+    devServerLog: string;
     demoApp: { appId: string; appKey: string; clientId: string; clientSecret: string; orgId: string };
   }
 }
@@ -29,11 +31,13 @@ async function freePort(): Promise<number> {
 
 export default async function setup(project: TestProject) {
   const persistTo = mkdtempSync(join(tmpdir(), "latchkey-e2e-"));
-  const server = await startDevServer({ port: await freePort(), persistTo });
+  const devServerLog = join(persistTo, "wrangler-dev.log");
+  const server = await startDevServer({ port: await freePort(), persistTo, logFile: devServerLog });
   const seeded = await seedDemoApp(server.url);
   project.provide("baseUrl", server.url);
   project.provide("adminToken", DEV_ADMIN_TOKEN);
   project.provide("persistTo", persistTo);
+  project.provide("devServerLog", devServerLog);
   project.provide("demoApp", { ...DEMO_APP, orgId: seeded.orgId });
   return async () => {
     await server.stop();

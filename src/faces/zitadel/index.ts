@@ -3,7 +3,9 @@
 // (@zitadel/proto) and call the same RPC bodies in ./service.
 import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { universalServerRequestFromFetch, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
+import { universalServerResponseToFetch } from "@connectrpc/connect/protocol";
+import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
+import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
 import {
   AddHumanUserRequestSchema,
   AddHumanUserResponseSchema,
@@ -21,6 +23,7 @@ import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } 
 import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
 import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
 import { logError } from "../../lib/log";
+import { connectErrorResponse, grpcHeadersOnly, gzip, lazyBody, shapeConnectResponse, shapeGrpcWebResponse } from "./wire";
 
 // ---------------------------------------------------------------------------------------------
 // Connect and gRPC-web
@@ -61,6 +64,9 @@ const connectCall =
 
 const router = createConnectRouter({
   readMaxBytes: MAX_BODY_BYTES,
+  acceptCompression: [gzip],
+  // Answers are small; compressing them would only cost CPU (and hide the trailer from ./wire).
+  compressMinBytes: Number.MAX_SAFE_INTEGER,
   // Authentication before the body is read or parsed: a request without a valid token costs little.
   async requestGate(ctx) {
     const info = ctx.values.get(requestInfo);
@@ -82,15 +88,6 @@ router.service(UserService, {
 const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
 const NATIVE_GRPC = /^application\/grpc(\+[\w-]+)?\s*(;|$)/i;
-const GRPC_WEB = /^application\/grpc-web/i;
-
-/** A gRPC "Trailers-Only" answer: the status travels in the headers, so no trailers are needed. */
-function grpcHeadersOnly(contentType: string, code: number, message: string): Response {
-  return new Response(null, {
-    status: 200,
-    headers: { "Content-Type": contentType, "grpc-status": String(code), "grpc-message": encodeURIComponent(message) },
-  });
-}
 
 export const zitadelRpc = new Hono<AppEnv>();
 
@@ -101,19 +98,41 @@ zitadelRpc.all("*", async (c) => {
   if (NATIVE_GRPC.test(contentType)) {
     return grpcHeadersOnly(
       "application/grpc",
-      12,
-      "Native gRPC is not supported by Latchkey (Workers cannot send HTTP/2 trailers); use gRPC-web (application/grpc-web+proto) or Connect (application/json, application/proto)",
+      unimplemented(
+        "Native gRPC is not supported by Latchkey (Workers cannot send HTTP/2 trailers); use gRPC-web (application/grpc-web+proto) or Connect (application/json, application/proto)",
+      ),
     );
   }
-  const handler = handlers.get(new URL(c.req.url).pathname);
-  if (!handler) {
-    const message = `Method ${new URL(c.req.url).pathname} is not part of zitadel.user.v2.UserService`;
-    if (GRPC_WEB.test(contentType)) return grpcHeadersOnly(contentType, 12, message);
-    return c.json({ code: "unimplemented", message }, 404);
+  const path = new URL(c.req.url).pathname;
+  const grpcWeb = parseGrpcWebType(contentType);
+  const connect = grpcWeb ? undefined : parseConnectType(contentType);
+  // Everything connect-es would answer with an empty 404/405/415 is answered here, in the
+  // protocol's error shape, before the body is touched.
+  const refuse = (e: ZitadelError, status?: number, headers?: Record<string, string>) =>
+    grpcWeb ? grpcHeadersOnly(contentType, e) : connectErrorResponse(e, { ...(status ? { status } : {}), ...(headers ? { headers } : {}) });
+  const handler = handlers.get(path);
+  if (!handler) return refuse(unimplemented(`Method ${path} is not served by Latchkey's zitadel.user.v2.UserService`));
+  if (c.req.method !== "POST") return refuse(unimplemented(`${c.req.method} is not supported; call ${path} with POST`), 405, { Allow: "POST" });
+  if (grpcWeb?.text) return refuse(unimplemented("application/grpc-web-text is not supported; use application/grpc-web+proto"));
+  if (!grpcWeb && (!connect || connect.stream)) {
+    return refuse(invalidArgument("Content-Type must be application/json or application/proto (Connect) or application/grpc-web+proto"), 415);
   }
-  const request = universalServerRequestFromFetch(c.req.raw, {});
-  request.contextValues = createContextValues().set(requestInfo, { c });
-  return universalServerResponseToFetch(await handler(request));
+  const inputType = handler.method.input.typeName;
+  const body = lazyBody(c.req.raw.body);
+  try {
+    const response = await handler({
+      httpVersion: "",
+      method: c.req.method,
+      url: c.req.url,
+      header: c.req.raw.headers,
+      body: body.iterable,
+      signal: c.req.raw.signal,
+      contextValues: createContextValues().set(requestInfo, { c }),
+    });
+    return universalServerResponseToFetch(grpcWeb ? await shapeGrpcWebResponse(response, inputType) : await shapeConnectResponse(response, inputType));
+  } finally {
+    await body.release();
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +158,10 @@ const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
 /** Reads a protojson body (either field-name style, unknown fields ignored) with the path's userId on top. */
 async function readMessage<D extends DescMessage>(c: AppContext, schema: D, userId?: string): Promise<MessageShape<D>> {
+  const encoding = c.req.header("Content-Encoding");
+  if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
+    throw invalidArgument("Compressed request bodies are not accepted on REST; send the body uncompressed, or use Connect, which accepts gzip");
+  }
   const type = c.req.header("Content-Type");
   if (type !== undefined && !JSON_TYPE.test(type)) throw invalidArgument("The request body must be application/json");
   const raw = await c.req.text();

@@ -72,6 +72,21 @@ function text(value: string | undefined, field: string, min: number, max: number
 const optionalText = (value: string | undefined, field: string, min: number, max: number) =>
   value === undefined ? undefined : text(value, field, min, max);
 
+/**
+ * Names end up in emails, headers, logs and other products' screens: no control characters (C0,
+ * DEL, C1 — CR, LF, NUL, ESC among them), no lone surrogates, and no bidirectional embeddings,
+ * overrides or isolates (U+202A–U+202E, U+2066–U+2069), which make a name display as another.
+ */
+const UNSAFE_IN_NAMES = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
+
+function name(value: string | undefined, field: string, min: number, max: number): string {
+  const checked = text(value, field, min, max);
+  if (UNSAFE_IN_NAMES.test(checked)) throw invalidArgument(`${field} must not contain control characters or bidirectional overrides`);
+  return checked;
+}
+const optionalName = (value: string | undefined, field: string, min: number, max: number) =>
+  value === undefined ? undefined : name(value, field, min, max);
+
 const userIdOf = (value: string) => text(value, "userId", 1, 200);
 
 function newPasswordOf(req: { newPassword?: { password: string; changeRequired: boolean } | undefined }) {
@@ -156,13 +171,17 @@ export function addHumanUser(req: AddHumanUserRequest, caller: Caller) {
     if (org?.case === "orgId" && org.value !== app.orgId) throw permissionDenied();
     if (org?.case === "orgDomain") throw invalidArgument("organization.orgDomain is not supported; use organization.orgId (the app's orgId)");
 
-    const userId = optionalText(req.userId, "userId", 1, 200);
-    const username = optionalText(req.username, "username", 1, 200);
+    // ZITADEL's limits (user_service.proto, user.proto): userId and username 1–200, given and
+    // family name 1–200, nick and display name up to 200, preferredLanguage up to 10.
+    const userId = optionalName(req.userId, "userId", 1, 200);
+    const username = optionalName(req.username, "username", 1, 200);
     if (username !== undefined && !LOGIN_NAME.test(username)) throw invalidArgument("username must be 3 to 64 letters, digits or . _ @ + -");
     if (!req.profile) throw invalidArgument("profile is required");
-    const givenName = text(req.profile.givenName, "profile.givenName", 1, 200);
-    const familyName = text(req.profile.familyName, "profile.familyName", 1, 200);
-    const displayName = optionalText(req.profile.displayName, "profile.displayName", 0, 200) || `${givenName} ${familyName}`;
+    const givenName = name(req.profile.givenName, "profile.givenName", 1, 200);
+    const familyName = name(req.profile.familyName, "profile.familyName", 1, 200);
+    // Not stored, but checked like the others, so a request ZITADEL would refuse is refused here too.
+    optionalName(req.profile.nickName, "profile.nickName", 0, 200);
+    const displayName = optionalName(req.profile.displayName, "profile.displayName", 0, 200) || `${givenName} ${familyName}`;
     const locale = optionalText(req.profile.preferredLanguage, "profile.preferredLanguage", 0, 10) || undefined;
     if (locale !== undefined && !/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/.test(locale)) throw invalidArgument("profile.preferredLanguage must be a language tag such as en");
     if (!req.email) throw invalidArgument("email is required");
