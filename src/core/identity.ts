@@ -55,6 +55,21 @@ export async function requireUserFor(svc: Services, app: App, ref: UserRef, prin
   return user;
 }
 
+/**
+ * A user as another principal may see it: `full` when the principal may act on the user.
+ * With enumeration protection, naming a user by address or login name answers like an unknown
+ * user unless the caller is that user or the app's admin: such a look-up would otherwise tell
+ * anyone holding a token (and anyone can register) which addresses have accounts, which the
+ * reset routes are careful not to. A user id is not a secret address book, so it stays readable.
+ */
+export async function viewUser(svc: Services, app: App, ref: UserRef, principal: Principal | null): Promise<{ user: User; full: boolean }> {
+  const user = await requireUser(svc, app, ref, principal);
+  const full = mayActOn(principal, app, user);
+  const byAddress = ref.by === "email" || ref.by === "phone" || ref.by === "loginName";
+  if (!full && byAddress && app.settings.enumerationProtection) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+  return { user, full };
+}
+
 export function describeRef(ref: UserRef): { field: string; value: string } {
   switch (ref.by) {
     case "id":

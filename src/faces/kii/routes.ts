@@ -6,7 +6,7 @@ import { z } from "zod";
 import { describeZodError } from "../../config/settings";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
-import { E164, EMAIL, mayActOn, type Principal, requireUser } from "../../core/identity";
+import { E164, EMAIL, type Principal, requireUser, viewUser } from "../../core/identity";
 import { changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
 import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
@@ -207,8 +207,7 @@ kii.post("/apps/:appID/users", async (c) => {
 kii.get("/apps/:appID/users/:id", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   if (!principal) throw unauthorized(app.id, "An access token is required");
-  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
-  const full = mayActOn(principal, app, user);
+  const { user, full } = await viewUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
   return new Response(JSON.stringify(kiiUserJson(user, full)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });
