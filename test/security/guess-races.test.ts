@@ -6,6 +6,10 @@ import { describe, expect, it } from "vitest";
 import { adminToken, call, createApp, type TestApp } from "../helpers";
 import { completeReset, linkIn, latestMessage, newUser, PASSWORD, requestPin, resetRow, signInStatus, type TestUser } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
+import { findApp } from "../../src/core/apps";
+import { changePassword } from "../../src/core/reset";
+import { createServices } from "../../src/core/services";
+import { findUserById } from "../../src/core/users";
 
 const MAX = 5;
 const ROUNDS = 3;
@@ -110,41 +114,63 @@ async function resetCode(app: TestApp, admin: string, user: TestUser): Promise<s
 }
 
 describe("a password change cannot overwrite a reset that completed after the old password was checked", () => {
-  it("change (old password) and reset (code) sent at once: exactly one wins and its password is the one that works", async () => {
+  it("change (old password) and reset (code) racing, the change sent 0 to 20 ms later: exactly one wins and its password works", { timeout: 120_000 }, async () => {
     const app = await createApp();
     const admin = await adminToken(app);
     const user = await newUser(app);
     let current = PASSWORD;
-    for (let round = 0; round < 3; round++) {
+    const outcomes: string[] = [];
+    // Scrypt blocks its isolate, so who reads and who writes first depends on timing: the sweep
+    // puts the reset's write between the change's read of the old hash and its own write.
+    for (const [round, delay] of [0, 10, 20].entries()) {
       const code = await resetCode(app, admin, user);
       const byChange = `Changed-password-${round}`;
       const byReset = `Reset-password-${round}`;
-      const [change, reset] = await Promise.all([
-        rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: byChange }, currentPassword: current } }),
-        rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: byReset }, verificationCode: code } }),
-      ]);
+      const reset = rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: byReset }, verificationCode: code } });
+      await new Promise((r) => setTimeout(r, delay));
+      const change = await rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: byChange }, currentPassword: current } });
+      const resetRes = await reset;
       const changeText = await change.text();
-      const resetText = await reset.text();
-      const wins = [change.status, reset.status].filter((s) => s === 200).length;
-      expect(wins, `change ${change.status} ${changeText}\nreset ${reset.status} ${resetText}`).toBe(1);
+      const resetText = await resetRes.text();
+      outcomes.push(`${delay} ms: change ${change.status}, reset ${resetRes.status}`);
+      const wins = [change.status, resetRes.status].filter((s) => s === 200).length;
+      expect(wins, `${outcomes.join("; ")}\nchange ${changeText}\nreset ${resetText}`).toBe(1);
       // A lost change is answered like a wrong old password; a lost reset like a used code.
       if (change.status !== 200) expect(changeText).toContain("COMMAND-3M0fs");
-      if (reset.status !== 200) expect(resetText).toContain("COMMAND-2M9fs");
+      if (resetRes.status !== 200) expect(resetText).toContain("COMMAND-2M9fs");
       current = change.status === 200 ? byChange : byReset;
       expect(await signInStatus(app, user.loginName, current)).toBe(200);
       expect(await signInStatus(app, user.loginName, current === byChange ? byReset : byChange)).toBe(400);
     }
   });
 
-  it("a change whose old password was checked before a reset landed answers WRONG_PASSWORD (Kii) and changes nothing", async () => {
+  it("a change that read the user before a reset landed is refused like a wrong old password, and changes nothing", async () => {
+    // The interleaving, made exact: the change's read of the user (and its check of the old
+    // password against it), then a reset by code, then the change's write.
+    const app = await createApp();
+    const admin = await adminToken(app);
+    const user = await newUser(app);
+    const svc = createServices(env);
+    const appRow = (await findApp(svc, app.appId))!;
+    const stale = (await findUserById(svc, appRow, user.userID))!;
+    const code = await resetCode(app, admin, user);
+    await expectOk(await rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: "Reset-in-between-1" }, verificationCode: code } }));
+    const before = await env.DB.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first();
+    await expect(
+      changePassword(svc, appRow, { user: stale, principal: { kind: "user", appId: app.appId, userId: user.userID }, oldPassword: PASSWORD, newPassword: "changed over the reset" }),
+    ).rejects.toMatchObject({ kind: "wrong_password" });
+    expect(await env.DB.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first()).toEqual(before);
+    expect(await signInStatus(app, user.loginName, "Reset-in-between-1")).toBe(200);
+    expect(await signInStatus(app, user.loginName, "changed over the reset")).toBe(400);
+  });
+
+  it("Kii: a change racing a PIN reset: exactly one succeeds, a lost change answers 401", async () => {
     const app = await createApp();
     const user = await newUser(app);
     const token = (await (await call("/api/oauth2/token", { method: "POST", headers: { "X-Kii-AppID": app.appId, "X-Kii-AppKey": app.appKey }, json: { username: user.loginName, password: PASSWORD } })).json()) as {
       access_token: string;
     };
     const pin = await requestPin(app, user);
-    // The change verifies the old password and hashes the new one (two scrypt runs); the reset
-    // lands in between. Repeat with the change a little ahead, then at the same time.
     const [change, reset] = await Promise.all([
       call(`/api/apps/${app.appId}/users/me/password`, {
         method: "PUT",
