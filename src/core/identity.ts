@@ -48,10 +48,17 @@ export async function requireUser(svc: Services, app: App, ref: UserRef, princip
   return user;
 }
 
-/** The user, if the principal may act on it (the app's admin, or the user itself). */
+/**
+ * The user, if the principal may act on it (the app's admin, or the user itself). With
+ * enumeration protection, a user the principal may not act on is answered like an unknown one:
+ * anyone can register and get a token, and "not yours" would confirm that the user exists.
+ */
 export async function requireUserFor(svc: Services, app: App, ref: UserRef, principal: Principal | null): Promise<User> {
   const user = await requireUser(svc, app, ref, principal);
-  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  if (!mayActOn(principal, app, user)) {
+    if (app.settings.enumerationProtection) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+    throw new CoreError("permission_denied", "No matching permissions found");
+  }
   return user;
 }
 

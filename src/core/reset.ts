@@ -264,6 +264,28 @@ function unusableCode(status: "not_found" | "exhausted" | "expired"): CoreError 
 }
 
 /**
+ * Completes a reset for a user named by the caller (Kii's complete-reset, ZITADEL's SetPassword
+ * with a code), where whoever holds the code may use it. With enumeration protection, an unknown
+ * or disabled user is answered exactly like a known one with no pending code, after the same
+ * policy check, so the route tells nobody which users exist.
+ */
+export async function completeResetFor(
+  svc: Services,
+  app: App,
+  ref: UserRef,
+  principal: Principal | null,
+  input: Omit<CompleteReset, "user" | "codeId">,
+): Promise<{ user: User; details: ChangeDetails }> {
+  const user = await findUser(svc, app, ref, principal);
+  if (app.settings.enumerationProtection && (!user || user.disabled)) {
+    await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
+    throw unusableCode("not_found");
+  }
+  if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+  return { user, details: await completeReset(svc, app, { ...input, user }) };
+}
+
+/**
  * Completes a reset with a code. Order matters (SPEC §8): the password is checked against the
  * policy before the code is even looked at, so a rejected password never burns a valid code;
  * the attempt is reserved before the code is compared (ResetCodeStore.check); the code is
@@ -284,7 +306,7 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       throw new CoreError(
         "code_invalid",
         check.attemptsLeft > 0 ? "The code is not valid" : "The code is not valid; it was tried too many times, so request a new one later",
-        { attemptsLeft: check.attemptsLeft },
+        { attemptsLeft: check.attemptsLeft, userID: user.id },
       );
   }
   // The right code holds a reserved attempt: give it back unless the code is consumed below.

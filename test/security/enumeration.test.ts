@@ -98,4 +98,49 @@ describe("enumeration protection", () => {
     expect((await get(`EMAIL:${caller.email}`)).status).toBe(200);
     expect((await get(other.userID)).status).toBe(200);
   });
+
+  it("ZITADEL GetUserByID and SetPassword on another existing user answer exactly like an unknown id", async () => {
+    const app = await protectedApp();
+    const caller = await newUser(app);
+    const other = await newUser(app);
+    const token = await userToken(app, caller.loginName, PASSWORD);
+    const unknownId = "999999999999999998";
+    expect(await shape(await rest(`/users/${other.userID}`, { token }))).toBe(await shape(await rest(`/users/${unknownId}`, { token })));
+    for (const body of [{ newPassword: { password: "Some-new-pass-1" }, currentPassword: PASSWORD }, { newPassword: { password: "Some-new-pass-1" }, verificationCode: "ABC123" }]) {
+      const a = await shape(await rest(`/users/${other.userID}/password`, { token, json: body }));
+      const b = await shape(await rest(`/users/${unknownId}/password`, { token, json: body }));
+      expect(a).toBe(b);
+    }
+  });
+
+  it("Kii complete-reset and password change answer an unknown user like a known one with nothing pending", async () => {
+    const app = await protectedApp();
+    const caller = await newUser(app);
+    const other = await newUser(app);
+    const token = await userToken(app, caller.loginName, PASSWORD);
+    const complete = (id: string, newPassword: string) =>
+      call(`/api/apps/${app.appId}/users/${encodeURIComponent(id)}/password/complete-reset`, {
+        method: "POST",
+        headers: kiiHeaders(app, { "Content-Type": "application/vnd.kii.CompletePasswordResetRequest+json" }),
+        json: { pinCode: "123456", newPassword },
+      });
+    const change = (id: string) =>
+      call(`/api/apps/${app.appId}/users/${encodeURIComponent(id)}/password`, {
+        method: "PUT",
+        headers: kiiHeaders(app, { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.kii.ChangePasswordRequest+json" }),
+        json: { oldPassword: PASSWORD, newPassword: "a new long password" },
+      });
+    const kiiShape = async (res: Response) => {
+      const body = (await res.json()) as Record<string, unknown>;
+      return JSON.stringify({ status: res.status, type: res.headers.get("Content-Type"), ...body, value: "" });
+    };
+    for (const [known, unknown] of [
+      [other.userID, "999999999999999997"],
+      [`EMAIL:${other.email}`, "EMAIL:nobody-here@example.com"],
+    ] as const) {
+      expect(await kiiShape(await complete(known, "a new long password"))).toBe(await kiiShape(await complete(unknown, "a new long password")));
+      expect(await kiiShape(await complete(known, "short"))).toBe(await kiiShape(await complete(unknown, "short")));
+      expect(await kiiShape(await change(known))).toBe(await kiiShape(await change(unknown)));
+    }
+  });
 });
