@@ -48,11 +48,33 @@ export async function requireUser(svc: Services, app: App, ref: UserRef, princip
   return user;
 }
 
-/** The user, if the principal may act on it (the app's admin, or the user itself). */
+/**
+ * The user, if the principal may act on it (the app's admin, or the user itself). With
+ * enumeration protection, a user the principal may not act on is answered like an unknown one:
+ * anyone can register and get a token, and "not yours" would confirm that the user exists.
+ */
 export async function requireUserFor(svc: Services, app: App, ref: UserRef, principal: Principal | null): Promise<User> {
   const user = await requireUser(svc, app, ref, principal);
-  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  if (!mayActOn(principal, app, user)) {
+    if (app.settings.enumerationProtection) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+    throw new CoreError("permission_denied", "No matching permissions found");
+  }
   return user;
+}
+
+/**
+ * A user as another principal may see it: `full` when the principal may act on the user.
+ * With enumeration protection, naming a user by address or login name answers like an unknown
+ * user unless the caller is that user or the app's admin: such a look-up would otherwise tell
+ * anyone holding a token (and anyone can register) which addresses have accounts, which the
+ * reset routes are careful not to. A user id is not a secret address book, so it stays readable.
+ */
+export async function viewUser(svc: Services, app: App, ref: UserRef, principal: Principal | null): Promise<{ user: User; full: boolean }> {
+  const user = await requireUser(svc, app, ref, principal);
+  const full = mayActOn(principal, app, user);
+  const byAddress = ref.by === "email" || ref.by === "phone" || ref.by === "loginName";
+  if (!full && byAddress && app.settings.enumerationProtection) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+  return { user, full };
 }
 
 export function describeRef(ref: UserRef): { field: string; value: string } {

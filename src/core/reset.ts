@@ -1,12 +1,13 @@
 // Changing and resetting passwords: the rules of SPEC §8 live here, once, for both faces.
 import type { App } from "../storage/apps";
-import type { CodeKind } from "../storage/codes";
+import { type CodeKind, linkTag, newCodeId } from "../storage/codes";
 import type { User } from "../storage/users";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
 import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
+import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
 import type { Services } from "./services";
 import { renderUrlTemplate } from "./url-template";
@@ -71,6 +72,32 @@ function ttlSeconds(app: App, kind: CodeKind): number {
 export const hostedResetLink = (origin: string, app: App, userId: string, code: string) =>
   `${origin}/reset/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
 
+/**
+ * What the hosted page's last path segment holds. Link tokens (email and SMS links, 128+ bits)
+ * stand alone: nobody can guess one, so a token that is not the live one is a stale link. A short
+ * code (ZITADEL's 6 characters) could be guessed, so its link also names the code it was issued
+ * as (`CODE.tag`, see linkTag): the page compares a short code only when the tag names the live
+ * code, so neither a stale link nor a made-up one is ever compared or counted.
+ */
+const LINK_TOKEN = /^[A-Za-z0-9_-]{22,128}$/;
+const TAGGED_CODE = /^([A-Z0-9]{6})\.([A-Za-z0-9_-]{16})$/;
+const linkSegment = (code: string, codeId: string) => `${code}.${linkTag(codeId)}`;
+
+/**
+ * The per-address limit's key. It protects the recipient, so for a known user it is the address
+ * the message goes to. With enumeration protection it must not depend on whether the user exists,
+ * so it is made from what the request names (and the channel) alone, known user or not.
+ */
+function addressLimitKey(app: App, ref: UserRef, channel: Channel, user: User | null): string {
+  if (app.settings.enumerationProtection || !user) {
+    const named =
+      ref.by === "email" ? `email:${ref.value.toLowerCase()}` : ref.by === "phone" ? `phone:${ref.value}` : ref.by === "loginName" ? `login:${ref.value.normalize("NFKC").toLowerCase()}` : ref.by === "id" ? `id:${ref.value}` : `me:${user?.id ?? ""}`;
+    return app.settings.enumerationProtection ? `reset-addr:${app.id}:${channel}:ref:${named}` : `reset-addr:${app.id}:ref:${named}`;
+  }
+  const target = channel === "email" ? user.email : user.phone;
+  return `reset-addr:${app.id}:${channel}:${(target ?? "").toLowerCase()}`;
+}
+
 async function enforceLimit(svc: Services, key: string, rule: { limit: number; windowSeconds: number }) {
   const decision = await svc.limits.hit(key, rule);
   if (!decision.allowed) {
@@ -87,6 +114,9 @@ async function enforceLimit(svc: Services, key: string, rule: { limit: number; w
 export async function requestReset(svc: Services, app: App, req: ResetRequest): Promise<ResetResult> {
   const { delivery, principal } = req;
   if (delivery.via === "code_link" && delivery.urlTemplate) {
+    // Only the app's admin chooses where a reset link points: a link to an attacker's site, in
+    // the app's own email to the victim's address, would hand the attacker the code.
+    if (!isAppAdmin(principal, app)) throw new CoreError("permission_denied", "No matching permissions found");
     // Reject a bad template before anything is counted or written.
     renderUrlTemplate(delivery.urlTemplate, { UserID: "", Code: "", OrgID: "" });
   }
@@ -100,13 +130,9 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   // The look-up runs beside the per-IP check: a refused request still answers 429, only sooner.
   const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
   const channel = channelOf(delivery);
-  // Counted per destination address (per identifier when unknown), before any other answer, so
-  // known and unknown addresses are limited alike. returnCode sends nothing and is not counted.
-  if (channel) {
-    const target = user ? (channel === "email" ? user.email : user.phone) : null;
-    const subject = target ? `${channel}:${target.toLowerCase()}` : `ref:${req.ref.by}:${"value" in req.ref ? req.ref.value.toLowerCase() : ""}`;
-    await enforceLimit(svc, `reset-addr:${app.id}:${subject}`, app.settings.rateLimits.resetPerAddress);
-  }
+  // Counted before any other answer, so known and unknown addresses are limited alike.
+  // returnCode sends nothing and is not counted.
+  if (channel) await enforceLimit(svc, addressLimitKey(app, req.ref, channel, user), app.settings.rateLimits.resetPerAddress);
   const address = !user
     ? null
     : channel === "email"
@@ -115,12 +141,14 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
         ? (user.phoneVerified ? user.phone : null)
         : "";
   // With enumeration protection, an account that exists but cannot be reset (disabled, no
-  // password, no verified address) must not answer differently from one that does not exist.
+  // password, no verified address), or that the caller may not act on, must not answer
+  // differently from one that does not exist.
   const silent = app.settings.enumerationProtection && delivery.via !== "return_code";
-  if (silent && (!user || user.disabled || !user.passwordHash || address === null)) return decoyReset(svc, app);
+  const forbidden = !!user && !!req.authorized && !mayActOn(principal, app, user);
+  if (silent && (!user || forbidden || user.disabled || !user.passwordHash || address === null)) return decoyReset(svc, app, req.ref);
   if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
   // After the limits: probing which ids exist costs the prober quota like any other request.
-  if (req.authorized && !mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  if (forbidden) throw new CoreError("permission_denied", "No matching permissions found");
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   if (!user.passwordHash) throw new CoreError("no_password", "The user has no password to reset");
   if (address === null) {
@@ -130,6 +158,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const now = svc.now();
   const { kind, code } = newCode(delivery);
   const ttl = ttlSeconds(app, kind);
+  const codeId = newCodeId();
   // The message is composed before anything is written: a template that fails to render must
   // not leave behind a new code that was never sent.
   const minutes = Math.round(ttl / 60);
@@ -140,10 +169,10 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     const urlTemplate = delivery.via === "code_link" ? (delivery.urlTemplate ?? app.settings.resetUrlTemplate) : app.settings.resetUrlTemplate;
     vars.link = urlTemplate
       ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
-      : hostedResetLink(req.origin, app, user.id, code);
+      : hostedResetLink(req.origin, app, user.id, kind === "code" ? linkSegment(code, codeId) : code);
   }
-  const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now);
-  const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(user.id, now)])]);
+  const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
+  const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
@@ -162,13 +191,18 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
 
 /**
  * Enumeration protection: the same kinds of work as a real request (KV write beside a D1 batch,
- * then a queue send), so that the answer takes as long. The queued decoy is dropped unsent.
+ * then a queue send), so that the answer takes as long. The queued decoy is dropped unsent. Its
+ * result has every field a real one has: a real sequence is at least 2 (created, then this
+ * code), so the decoy's is a plausible small number, fixed per app and user reference by a digest
+ * keyed with the app's secret hash, which no caller knows.
  */
-async function decoyReset(svc: Services, app: App): Promise<ResetResult> {
+async function decoyReset(svc: Services, app: App, ref: UserRef): Promise<ResetResult> {
   const now = svc.now();
   await svc.codes.decoy(app.id, now);
   await svc.notifier.sendDecoy();
-  return { sequence: 0, changedAt: now };
+  const named = "value" in ref ? `${ref.by}:${ref.value}` : ref.by;
+  const digest = hmacSha256(app.clientSecretHash, `decoy-sequence:${named}`);
+  return { sequence: 2 + (((digest[0]! << 8) | digest[1]!) % 24), changedAt: now };
 }
 
 export interface CompleteReset {
@@ -180,22 +214,41 @@ export interface CompleteReset {
   refuseSamePassword?: boolean;
   /** The kinds of code this route completes (default: any); another pending kind counts as none. */
   kinds?: readonly CodeKind[];
+  /** The code a hosted link was issued for (from inspectResetLink): any other live code counts as none. */
+  codeId?: string;
+}
+
+/** A hosted link that is live, ready for completeResetLink. */
+export interface LiveLink {
+  code: string;
+  codeId: string;
+  kind: CodeKind;
 }
 
 /**
- * Whether `code` would be accepted now, without counting a failure or consuming it (opening a
- * reset link is not an attempt). Throws the errors completeReset would throw for the code. For
- * short codes (6-digit PINs, 6-character ZITADEL codes) a mismatch is not reported: a check that
- * is never counted would let anyone guess them for free, so only the counted completion decides.
+ * The hosted page's view of its link (the last path segment): throws `code_invalid` for a link
+ * that is not the live code's (stale, or never issued), the errors of completeReset for a user
+ * whose code is unusable. Nothing is counted: a link token is compared (no one can guess one), a
+ * short code only has its tag compared with the live code's; the code itself is compared, and
+ * counted, only by the completion.
  */
-export async function inspectResetCode(svc: Services, app: App, user: User, code: string): Promise<void> {
+export async function inspectResetLink(svc: Services, app: App, user: User, segment: string): Promise<LiveLink> {
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const tagged = TAGGED_CODE.exec(segment);
+  const code = tagged ? tagged[1]! : segment;
+  if (!tagged && !LINK_TOKEN.test(segment)) throw new CoreError("code_invalid", "This is not a reset link");
   const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
-  if (peek.status === "mismatch") {
-    if (peek.kind === "email_link" || peek.kind === "sms_link") throw new CoreError("code_invalid", "The code is not valid");
-  } else if (peek.status !== "match") {
-    throw unusableCode(peek.status);
-  }
+  if (peek.status !== "match" && peek.status !== "mismatch") throw unusableCode(peek.status);
+  const live = tagged
+    ? peek.kind === "code" && constantTimeEqual(tagged[2]!, linkTag(peek.codeId))
+    : (peek.kind === "email_link" || peek.kind === "sms_link") && peek.status === "match";
+  if (!live) throw new CoreError("code_invalid", "The link is not the current one");
+  return { code, codeId: peek.codeId, kind: peek.kind };
+}
+
+/** Completes a reset from the hosted page, for the link inspectResetLink found live. */
+export function completeResetLink(svc: Services, app: App, input: { user: User; link: LiveLink; newPassword: string }): Promise<ChangeDetails> {
+  return completeReset(svc, app, { user: input.user, code: input.link.code, newPassword: input.newPassword, kinds: [input.link.kind], codeId: input.link.codeId });
 }
 
 /** The error for a user whose code cannot be tried: none live, too many failures, or expired. */
@@ -211,16 +264,39 @@ function unusableCode(status: "not_found" | "exhausted" | "expired"): CoreError 
 }
 
 /**
+ * Completes a reset for a user named by the caller (Kii's complete-reset, ZITADEL's SetPassword
+ * with a code), where whoever holds the code may use it. With enumeration protection, an unknown
+ * or disabled user is answered exactly like a known one with no pending code, after the same
+ * policy check, so the route tells nobody which users exist.
+ */
+export async function completeResetFor(
+  svc: Services,
+  app: App,
+  ref: UserRef,
+  principal: Principal | null,
+  input: Omit<CompleteReset, "user" | "codeId">,
+): Promise<{ user: User; details: ChangeDetails }> {
+  const user = await findUser(svc, app, ref, principal);
+  if (app.settings.enumerationProtection && (!user || user.disabled)) {
+    await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
+    throw unusableCode("not_found");
+  }
+  if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+  return { user, details: await completeReset(svc, app, { ...input, user }) };
+}
+
+/**
  * Completes a reset with a code. Order matters (SPEC §8): the password is checked against the
  * policy before the code is even looked at, so a rejected password never burns a valid code;
- * the code is consumed in the same D1 transaction that stores the new hash.
+ * the attempt is reserved before the code is compared (ResetCodeStore.check); the code is
+ * consumed in the same D1 transaction that stores the new hash.
  */
 export async function completeReset(svc: Services, app: App, input: CompleteReset): Promise<ChangeDetails> {
   const { user } = input;
   await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.codes.check(app.id, user.id, input.code, now, input.kinds);
+  const check = await svc.codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
   switch (check.status) {
     case "not_found":
     case "exhausted":
@@ -230,23 +306,31 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       throw new CoreError(
         "code_invalid",
         check.attemptsLeft > 0 ? "The code is not valid" : "The code is not valid; it was tried too many times, so request a new one later",
-        { attemptsLeft: check.attemptsLeft },
+        { attemptsLeft: check.attemptsLeft, userID: user.id },
       );
   }
-  if (input.refuseSamePassword && user.passwordHash && (await svc.hasher.verify(input.newPassword, user.passwordHash))) {
-    throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
+  // The right code holds a reserved attempt: give it back unless the code is consumed below.
+  let consumed = false;
+  try {
+    // Only after the code matched: otherwise anyone could test guesses at the current password.
+    if (input.refuseSamePassword && user.passwordHash && (await svc.hasher.verify(input.newPassword, user.passwordHash))) {
+      throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
+    }
+    const hash = await svc.hasher.hash(input.newPassword);
+    const live = svc.codes.liveCondition(app.id, user.id, check.codeId, now);
+    const [, changed, consumedRows] = await svc.db.batch([
+      svc.tokens.revokeUserStatement(app.id, user.id, live),
+      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
+      svc.codes.consumeStatement(app.id, user.id, check.codeId, now),
+    ]);
+    if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
+    consumed = true;
+    svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+    await notifyPasswordChanged(svc, app, user);
+    return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+  } finally {
+    if (!consumed) await svc.codes.refund(app.id, user.id, check.codeId);
   }
-  const hash = await svc.hasher.hash(input.newPassword);
-  const live = svc.codes.liveCondition(user.id, check.codeId, now);
-  const [, changed, consumed] = await svc.db.batch([
-    svc.tokens.revokeUserStatement(user.id, live),
-    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
-    svc.codes.consumeStatement(user.id, check.codeId, now),
-  ]);
-  if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used");
-  svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
-  await notifyPasswordChanged(svc, app, user);
-  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 
 export interface ChangePassword {
@@ -275,13 +359,28 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   }
   const now = svc.now();
   const hash = await svc.hasher.hash(input.newPassword);
-  const [changed] = await svc.db.batch([
-    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
-    svc.tokens.revokeUserStatement(user.id),
-    svc.users.clearResetStatement(user.id, now),
+  if (asAdmin) {
+    const [changed] = await svc.db.batch([
+      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
+      svc.tokens.revokeUserStatement(app.id, user.id),
+      svc.users.clearResetStatement(app.id, user.id, now),
+    ]);
+    await notifyPasswordChanged(svc, app, user);
+    return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+  }
+  // The old password was checked against the hash read above. A reset (or another change) may
+  // have landed since: write only if that hash is still the user's, every statement guarded,
+  // the password last (it ends the condition the others test).
+  const unchanged = svc.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
+  const [, , changed] = await svc.db.batch([
+    svc.tokens.revokeUserStatement(app.id, user.id, unchanged),
+    svc.users.clearResetStatement(app.id, user.id, now, unchanged),
+    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
   ]);
+  // Lost the race: the password checked is no longer the user's, as if it had been wrong.
+  if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });
   await notifyPasswordChanged(svc, app, user);
-  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+  return { sequence: changed[0]!.sequence, changedAt: now };
 }
 
 /**

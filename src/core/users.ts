@@ -75,17 +75,20 @@ export async function register(svc: Services, app: App, input: Registration): Pr
     changedAt: now,
   };
   const taken = await svc.users.conflict(row);
-  if (taken) throw new CoreError("user_exists", "User already exists", { field: taken });
+  if (taken) throw userExists(taken);
   // Hash only once we know the insert can succeed: the hash is the expensive part.
   if (input.password !== undefined) {
     row.passwordHash = await svc.hasher.hash(input.password);
     row.passwordChangedAt = now;
   }
-  if (!(await svc.users.insert(row))) throw new CoreError("user_exists", "User already exists", { field: "loginName" });
+  if (!(await svc.users.insert(row))) throw userExists((await svc.users.conflict(row)) ?? "loginName");
   const user = await svc.users.byId(app.id, row.id);
   if (!user) throw new Error("registered user vanished");
   return user;
 }
+
+/** A taken id is ZITADEL's FailedPrecondition, a taken name or address its AlreadyExists: the faces tell them apart by the field. */
+const userExists = (field: string) => new CoreError("user_exists", field === "userId" ? "A user with this id already exists in the app" : "User already exists", { field });
 
 /** How a sign-in name is read: Kii accepts a login name, an email address or "+phone". */
 export function signInRef(username: string): UserRef {
@@ -114,7 +117,7 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   if (svc.hasher.needsRehash(user.passwordHash)) {
     const upgraded = await svc.hasher.hash(password);
-    await svc.users.rehash(user.id, user.passwordHash, upgraded);
+    await svc.users.rehash(app.id, user.id, user.passwordHash, upgraded);
     // If a password change won the race, the token insert (which checks this hash) will fail.
     return { ...user, passwordHash: upgraded };
   }
@@ -170,8 +173,8 @@ export async function setUserDisabled(svc: Services, app: App, principal: Princi
   }
   const now = svc.now();
   if (disabled) {
-    await svc.db.batch([svc.users.setDisabledStatement(user.id, true, now), svc.tokens.revokeUserStatement(user.id)]);
+    await svc.db.batch([svc.users.setDisabledStatement(app.id, user.id, true, now), svc.tokens.revokeUserStatement(app.id, user.id)]);
   } else {
-    await svc.users.setDisabledStatement(user.id, false, now);
+    await svc.users.setDisabledStatement(app.id, user.id, false, now);
   }
 }

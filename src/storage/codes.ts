@@ -7,7 +7,8 @@
 //   password change, so a newer code or a change supersedes every older code;
 // - single use: a reset commits only through `UPDATE ... WHERE code_id = ?` inside the same
 //   batch (transaction) as the new password, so of N racing requests exactly one changes a row;
-// - attempts: failures counted in D1 per user, and not reset by a resend.
+// - attempts: reserved in D1 per user before each comparison (so parallel guesses cannot outrun
+//   the limit), and not reset by a resend.
 // KV holds only HMAC-SHA256(key = code_id, code). code_id is random and lives only in D1, so a
 // copy of KV alone does not let anyone test PIN guesses offline. The KV key names a tag of the
 // code_id: a stale KV read in another location finds no record (or an old one under another
@@ -38,10 +39,22 @@ export type CodeCheck =
   | { status: "invalid"; attemptsLeft: number }
   | { status: "not_found" | "expired" | "exhausted" };
 
-export type CodePeek = { status: "match" | "mismatch"; kind: CodeKind } | { status: "not_found" | "expired" | "exhausted" };
+export type CodePeek =
+  | { status: "match" | "mismatch"; kind: CodeKind; codeId: string }
+  | { status: "not_found" | "expired" | "exhausted" };
 
 const kvKey = (appId: string, userId: string, codeId: string) => `reset:${appId}:${userId}:${sha256Base64url(codeId).slice(0, 22)}`;
 const codeHash = (codeId: string, code: string) => base64url(hmacSha256(codeId, code));
+
+/**
+ * A public name for one code, put into hosted links next to a short code, so that the page can
+ * tell a link for an older code from a guess without comparing (or counting) anything. Derived
+ * from code_id with its own label, so it is not the KV key's tag and says nothing of the HMAC key.
+ */
+export const linkTag = (codeId: string) => sha256Base64url(`link:${codeId}`).slice(0, 16);
+
+/** A fresh code_id, drawn before `prepare` when the caller needs the code's link tag. */
+export const newCodeId = () => randomToken(16);
 
 export class ResetCodeStore {
   constructor(
@@ -50,8 +63,7 @@ export class ResetCodeStore {
   ) {}
 
   /** Makes `code` the user's one current code; returns statements to run with it in one batch. */
-  prepare(appId: string, userId: string, kind: CodeKind, code: string, ttlSeconds: number, now: number) {
-    const codeId = randomToken(16);
+  prepare(appId: string, userId: string, kind: CodeKind, code: string, ttlSeconds: number, now: number, codeId = newCodeId()) {
     const expiresAt = now + ttlSeconds * 1000;
     const record: KvRecord = { hash: codeHash(codeId, code), kind, expiresAt };
     // KV and D1 are written at the same time (the caller awaits `stored` with its batch). If only
@@ -65,7 +77,7 @@ export class ResetCodeStore {
       .insert(passwordResets)
       .values({ userId, appId, codeId, expiresAt, failures: 0, failedAt: 0, updatedAt: now })
       .onConflictDoUpdate({
-        target: passwordResets.userId,
+        target: [passwordResets.appId, passwordResets.userId],
         set: {
           codeId,
           expiresAt,
@@ -77,44 +89,82 @@ export class ResetCodeStore {
     return { codeId, expiresAt, statement: upsert, stored };
   }
 
-  /** Checks a candidate code; a wrong guess against a live code counts as a failure. */
-  async check(appId: string, userId: string, candidate: string, now: number, accept?: readonly CodeKind[]): Promise<CodeCheck> {
+  /**
+   * Checks a candidate code. The attempt is reserved in D1 *before* the comparison, with one
+   * conditional update that succeeds only while fewer than MAX_FAILURES attempts were made: however
+   * many guesses race, from however many locations, at most MAX_FAILURES are ever compared. A
+   * guess that finds no attempt left is not compared at all, so its answer cannot depend on it.
+   * An "ok" holds a reserved attempt: the caller consumes the code (which clears the count) or,
+   * if it refuses the change for another reason, gives the attempt back with `refund`.
+   * `expectCodeId` (the hosted page, which knows which code its link was for) makes any other
+   * live code count as none, so a link for an older code never costs the current one an attempt.
+   */
+  async check(
+    appId: string,
+    userId: string,
+    candidate: string,
+    now: number,
+    options: { accept?: readonly CodeKind[] | undefined; expectCodeId?: string | undefined } = {},
+  ): Promise<CodeCheck> {
     const live = await this.live(appId, userId, now);
     if (!("record" in live)) return live;
     const { codeId, record } = live;
+    if (options.expectCodeId !== undefined && options.expectCodeId !== codeId) return { status: "not_found" };
     // A route for one kind (Kii's PIN completion) must not let anyone burn a pending link with guesses.
-    if (accept && !accept.includes(record.kind)) return { status: "not_found" };
-    if (constantTimeEqual(codeHash(codeId, candidate), record.hash)) return { status: "ok", codeId: codeId, kind: record.kind };
-    const failed = await this.db
+    if (options.accept && !options.accept.includes(record.kind)) return { status: "not_found" };
+    const reserved = await this.db
       .update(passwordResets)
-      .set({
-        failures: sql`${passwordResets.failures} + 1`,
-        failedAt: now,
-        // The MAX_FAILURES-th wrong guess kills the code.
-        codeId: sql`CASE WHEN ${passwordResets.failures} + 1 >= ${MAX_FAILURES} THEN NULL ELSE ${passwordResets.codeId} END`,
-      })
-      .where(and(eq(passwordResets.userId, userId), eq(passwordResets.codeId, codeId)))
+      .set({ failures: sql`${passwordResets.failures} + 1`, failedAt: now })
+      .where(
+        and(
+          eq(passwordResets.appId, appId),
+          eq(passwordResets.userId, userId),
+          eq(passwordResets.codeId, codeId),
+          gt(passwordResets.expiresAt, now),
+          lt(passwordResets.failures, MAX_FAILURES),
+        ),
+      )
       .returning({ failures: passwordResets.failures });
-    // The guess that uses up the last attempt is still answered as a wrong code; only later
-    // attempts find no live code.
-    return { status: "invalid", attemptsLeft: Math.max(0, MAX_FAILURES - (failed[0]?.failures ?? MAX_FAILURES)) };
+    if (reserved.length !== 1) {
+      // Lost the race for an attempt (or the code changed meanwhile): say why, as any later request would.
+      const after = await this.live(appId, userId, now);
+      return "record" in after ? (after.codeId === codeId ? { status: "exhausted" } : { status: "not_found" }) : after;
+    }
+    if (constantTimeEqual(codeHash(codeId, candidate), record.hash)) return { status: "ok", codeId, kind: record.kind };
+    // The guess that uses up the last attempt is still answered as a wrong code; later ones find
+    // the code exhausted. The code_id stays: a right guess holding an earlier attempt may still
+    // be on its way to consume it, and must not be told "used" (that would confirm it was right).
+    return { status: "invalid", attemptsLeft: Math.max(0, MAX_FAILURES - reserved[0]!.failures) };
+  }
+
+  /** Gives back the attempt an "ok" check reserved, when the change was refused for another reason. */
+  async refund(appId: string, userId: string, codeId: string): Promise<void> {
+    await this.db
+      .update(passwordResets)
+      .set({ failures: sql`MAX(${passwordResets.failures} - 1, 0)` })
+      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId), eq(passwordResets.codeId, codeId)));
   }
 
   /**
    * Looks at a candidate without counting or consuming anything: opening a reset link (or a mail
-   * scanner prefetching it) must not burn the code. `mismatch` carries the live code's kind so
-   * the caller can avoid offering a free guessing oracle for short codes.
+   * scanner prefetching it) must not burn the code. `mismatch` carries the live code's kind and id
+   * so the caller can avoid offering a free guessing oracle for short codes.
    */
   async peek(appId: string, userId: string, candidate: string, now: number): Promise<CodePeek> {
     const live = await this.live(appId, userId, now);
     if (!("record" in live)) return live;
-    return { status: constantTimeEqual(codeHash(live.codeId, candidate), live.record.hash) ? "match" : "mismatch", kind: live.record.kind };
+    const match = constantTimeEqual(codeHash(live.codeId, candidate), live.record.hash);
+    return { status: match ? "match" : "mismatch", kind: live.record.kind, codeId: live.codeId };
   }
 
   /** The user's live code: D1 says which one and whether it may still be tried, KV holds its hash. */
   private async live(appId: string, userId: string, now: number): Promise<{ codeId: string; record: KvRecord } | { status: "not_found" | "exhausted" | "expired" }> {
-    const row = await this.db.select().from(passwordResets).where(eq(passwordResets.userId, userId)).get();
-    if (!row || row.appId !== appId || !row.codeId) return { status: "not_found" };
+    const row = await this.db
+      .select()
+      .from(passwordResets)
+      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId)))
+      .get();
+    if (!row || !row.codeId) return { status: "not_found" };
     if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
     if (row.expiresAt <= now) return { status: "expired" };
     const raw = await this.kv.get(kvKey(appId, userId, row.codeId));
@@ -122,23 +172,27 @@ export class ResetCodeStore {
     return { codeId: row.codeId, record: JSON.parse(raw) as KvRecord };
   }
 
-  /** SQL true while `codeId` is still the user's live code: the guard for a consuming batch. */
-  liveCondition(userId: string, codeId: string, now: number) {
-    return sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.userId} = ${userId}
-      AND ${passwordResets.codeId} = ${codeId} AND ${passwordResets.expiresAt} > ${now} AND ${passwordResets.failures} < ${MAX_FAILURES})`;
+  /**
+   * SQL true while `codeId` is still the user's live code: the guard for a consuming batch. It
+   * does not look at the count: only a request that reserved an attempt and matched gets here,
+   * and the attempt it holds may be the last one.
+   */
+  liveCondition(appId: string, userId: string, codeId: string, now: number) {
+    return sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.appId} = ${appId} AND ${passwordResets.userId} = ${userId}
+      AND ${passwordResets.codeId} = ${codeId} AND ${passwordResets.expiresAt} > ${now})`;
   }
 
   /** Consumes the code; put it last in the batch (it ends the condition the others test). */
-  consumeStatement(userId: string, codeId: string, now: number) {
+  consumeStatement(appId: string, userId: string, codeId: string, now: number) {
     return this.db
       .update(passwordResets)
       .set({ codeId: null, failures: 0, failedAt: 0, updatedAt: now })
       .where(
         and(
+          eq(passwordResets.appId, appId),
           eq(passwordResets.userId, userId),
           eq(passwordResets.codeId, codeId),
           gt(passwordResets.expiresAt, now),
-          lt(passwordResets.failures, MAX_FAILURES),
         ),
       )
       .returning({ userId: passwordResets.userId });
@@ -156,8 +210,14 @@ export class ResetCodeStore {
         expirationTtl: KV_MIN_TTL_SECONDS,
       }),
       this.db.batch([
-        this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
-        this.db.update(passwordResets).set({ updatedAt: now }).where(eq(passwordResets.userId, `decoy:${codeId}`)),
+        this.db
+          .update(passwordResets)
+          .set({ updatedAt: now })
+          .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, `decoy:${codeId}`))),
+        this.db
+          .update(passwordResets)
+          .set({ updatedAt: now })
+          .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, `decoy:${codeId}`))),
       ]),
     ]);
   }

@@ -1,7 +1,7 @@
 // D1 tables. docs/storage.md explains what lives where and why; keep the two in step.
 // Timestamps are integer milliseconds since the epoch. Booleans are 0/1 integers.
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { foreignKey, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const apps = sqliteTable("apps", {
   id: text("id").primaryKey(), // Kii appID
@@ -20,7 +20,9 @@ export const users = sqliteTable(
   {
     // The rowid doubles as Kii's numeric internalUserID.
     internalId: integer("internal_id").primaryKey({ autoIncrement: true }),
-    id: text("id").notNull().unique(),
+    // Unique per app, not globally (migration 0001): a caller-chosen ZITADEL userId that exists in
+    // another app must not be refused, or ids would tell one tenant about another's users.
+    id: text("id").notNull(),
     appId: text("app_id")
       .notNull()
       .references(() => apps.id, { onDelete: "cascade" }),
@@ -46,6 +48,7 @@ export const users = sqliteTable(
     changedAt: integer("changed_at").notNull(),
   },
   (t) => [
+    uniqueIndex("users_app_id").on(t.appId, t.id),
     uniqueIndex("users_app_login_name").on(t.appId, t.loginNameKey),
     uniqueIndex("users_app_email").on(t.appId, t.emailKey),
     uniqueIndex("users_app_phone").on(t.appId, t.phone),
@@ -59,26 +62,37 @@ export const accessTokens = sqliteTable(
     appId: text("app_id")
       .notNull()
       .references(() => apps.id, { onDelete: "cascade" }),
-    // null for an app admin token (client_credentials)
-    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    // null for an app admin token (client_credentials); a user is (app_id, user_id)
+    userId: text("user_id"),
     expiresAt: integer("expires_at").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("access_tokens_user").on(t.userId), index("access_tokens_expiry").on(t.expiresAt)],
+  (t) => [
+    index("access_tokens_user").on(t.appId, t.userId),
+    index("access_tokens_expiry").on(t.expiresAt),
+    foreignKey({ columns: [t.appId, t.userId], foreignColumns: [users.appId, users.id], name: "access_tokens_user_fk" }).onDelete("cascade"),
+  ],
 );
 
 // The strongly consistent half of a reset code (the hash itself lives in KV, see docs/storage.md):
 // which code is current for the user, until when, and how many wrong guesses were made.
-export const passwordResets = sqliteTable("password_resets", {
-  userId: text("user_id")
-    .primaryKey()
-    .references(() => users.id, { onDelete: "cascade" }),
-  appId: text("app_id").notNull(),
-  codeId: text("code_id"), // null once consumed, superseded by a password change, or dead
-  expiresAt: integer("expires_at").notNull().default(0),
-  failures: integer("failures").notNull().default(0),
-  failedAt: integer("failed_at").notNull().default(0),
-  updatedAt: integer("updated_at")
-    .notNull()
-    .default(sql`0`),
-});
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    userId: text("user_id").notNull(),
+    appId: text("app_id").notNull(),
+    codeId: text("code_id"), // null once consumed or superseded by a password change
+    expiresAt: integer("expires_at").notNull().default(0),
+    // Attempts reserved against the current code (each one before its comparison); at
+    // MAX_FAILURES the code is dead. A right guess gives its attempt back when it consumes the code.
+    failures: integer("failures").notNull().default(0),
+    failedAt: integer("failed_at").notNull().default(0),
+    updatedAt: integer("updated_at")
+      .notNull()
+      .default(sql`0`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.appId, t.userId], name: "password_resets_pk" }),
+    foreignKey({ columns: [t.appId, t.userId], foreignColumns: [users.appId, users.id], name: "password_resets_user_fk" }).onDelete("cascade"),
+  ],
+);

@@ -30,7 +30,7 @@ export class TokenStore {
     const token = randomToken(32);
     const result = await this.db.run(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
       SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
-      WHERE EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${grant.userId} AND ${users.disabled} = 0 AND ${users.passwordHash} = ${passwordHash})`);
+      WHERE EXISTS (SELECT 1 FROM ${users} WHERE ${users.appId} = ${grant.appId} AND ${users.id} = ${grant.userId} AND ${users.disabled} = 0 AND ${users.passwordHash} = ${passwordHash})`);
     return result.meta.changes === 1 ? token : null;
   }
 
@@ -44,8 +44,8 @@ export class TokenStore {
   }
 
   /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */
-  revokeUserStatement(userId: string, onlyIf?: SQL) {
-    return this.db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), onlyIf));
+  revokeUserStatement(appId: string, userId: string, onlyIf?: SQL) {
+    return this.db.delete(accessTokens).where(and(eq(accessTokens.appId, appId), eq(accessTokens.userId, userId), onlyIf));
   }
 
   async purgeExpired(now: number): Promise<void> {

@@ -40,18 +40,19 @@ export class UserStore {
     return (await this.db.select().from(users).where(and(...where)).get()) ?? null;
   }
 
-  /** Which of the unique fields of `user` another user of the app already holds, if any. */
+  /** Which of the unique fields of `user` another user of the same app already holds, if any. */
   async conflict(user: Pick<NewUser, "appId" | "id" | "loginNameKey" | "emailKey" | "phone">): Promise<UserField | "userId" | null> {
+    // Ids are unique per app: another app's users are never looked at, so an id taken there is free here.
     const rows = await this.db
       .select({ id: users.id, loginNameKey: users.loginNameKey, emailKey: users.emailKey, phone: users.phone })
       .from(users)
       .where(
-        sql`${users.id} = ${user.id} OR (${users.appId} = ${user.appId} AND (${users.loginNameKey} = ${user.loginNameKey ?? null}
-          OR ${users.emailKey} = ${user.emailKey ?? null} OR ${users.phone} = ${user.phone ?? null}))`,
+        sql`${users.appId} = ${user.appId} AND (${users.id} = ${user.id} OR ${users.loginNameKey} = ${user.loginNameKey ?? null}
+          OR ${users.emailKey} = ${user.emailKey ?? null} OR ${users.phone} = ${user.phone ?? null})`,
       )
-      .limit(3);
+      .limit(4);
+    for (const row of rows) if (row.id === user.id) return "userId";
     for (const row of rows) {
-      if (row.id === user.id) return "userId";
       if (user.loginNameKey && row.loginNameKey === user.loginNameKey) return "loginName";
       if (user.emailKey && row.emailKey === user.emailKey) return "emailAddress";
       if (user.phone && row.phone === user.phone) return "phoneNumber";
@@ -59,7 +60,7 @@ export class UserStore {
     return null;
   }
 
-  /** Inserts the user; false when a unique field (id, login name, email, phone) was taken meanwhile. */
+  /** Inserts the user; false when a unique field (id, login name, email, phone) of the app was taken meanwhile. */
   async insert(user: NewUser): Promise<boolean> {
     const rows = await this.db.insert(users).values(user).onConflictDoNothing().returning({ id: users.id });
     return rows.length === 1;
@@ -69,41 +70,51 @@ export class UserStore {
    * Statement that sets a new password hash: bumps the event sequence, and (with the statements
    * beside it in a batch) revokes tokens and kills any reset code. `onlyIf` makes it conditional.
    */
-  setPasswordStatement(user: User, hash: string, changeRequired: boolean, now: number, onlyIf?: SQL) {
-    const where = and(eq(users.id, user.id), onlyIf);
+  setPasswordStatement(user: Pick<User, "appId" | "id">, hash: string, changeRequired: boolean, now: number, onlyIf?: SQL) {
     return this.db
       .update(users)
       .set({ passwordHash: hash, changeRequired, passwordChangedAt: now, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(where)
+      .where(and(eq(users.appId, user.appId), eq(users.id, user.id), onlyIf))
       .returning({ sequence: users.sequence });
+  }
+
+  /**
+   * SQL true while the user still has `passwordHash` (null: no password): the guard for a write
+   * that was decided on the hash it read, so that a change landing in between is not overwritten.
+   */
+  hashUnchangedCondition(appId: string, userId: string, passwordHash: string | null) {
+    return sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.appId} = ${appId} AND ${users.id} = ${userId} AND ${users.passwordHash} IS ${passwordHash})`;
   }
 
   /** Upgrades a hash made with old parameters; not a change the user made, so no new sequence. */
-  async rehash(userId: string, oldHash: string, newHash: string): Promise<void> {
+  async rehash(appId: string, userId: string, oldHash: string, newHash: string): Promise<void> {
     await this.db
       .update(users)
       .set({ passwordHash: newHash })
-      .where(and(eq(users.id, userId), eq(users.passwordHash, oldHash)));
+      .where(and(eq(users.appId, appId), eq(users.id, userId), eq(users.passwordHash, oldHash)));
   }
 
   /** A change event without other changes (a reset code was issued): ZITADEL's details.sequence. */
-  bumpSequenceStatement(userId: string, now: number) {
+  bumpSequenceStatement(appId: string, userId: string, now: number) {
     return this.db
       .update(users)
       .set({ changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(eq(users.id, userId))
+      .where(and(eq(users.appId, appId), eq(users.id, userId)))
       .returning({ sequence: users.sequence });
   }
 
-  setDisabledStatement(userId: string, disabled: boolean, now: number) {
+  setDisabledStatement(appId: string, userId: string, disabled: boolean, now: number) {
     return this.db
       .update(users)
       .set({ disabled, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(eq(users.id, userId));
+      .where(and(eq(users.appId, appId), eq(users.id, userId)));
   }
 
-  /** Kills the user's reset code, for batches that change the password another way. */
-  clearResetStatement(userId: string, now: number) {
-    return this.db.update(passwordResets).set({ codeId: null, updatedAt: now }).where(eq(passwordResets.userId, userId));
+  /** Kills the user's reset code, for batches that change the password another way; `onlyIf` guards it. */
+  clearResetStatement(appId: string, userId: string, now: number, onlyIf?: SQL) {
+    return this.db
+      .update(passwordResets)
+      .set({ codeId: null, updatedAt: now })
+      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId), onlyIf));
   }
 }

@@ -1,6 +1,8 @@
 // The hosted password-reset page (SPEC §6), reached from reset links
 // {origin}/reset/{appId}/{userId}/{code}. A thin face like the others: it parses the form, calls
-// the core (inspectResetCode, completeReset) and maps CoreErrors to page states.
+// the core (inspectResetLink, completeResetLink) and maps CoreErrors to page states. A link that
+// is not the live code's (an older link, or one made up) shows the dead-link page on GET and POST
+// and counts against nothing; see inspectResetLink for how short codes are told apart.
 //
 // No CSRF token: the code in the URL is the secret that authorises the change, so a cross-site
 // form cannot post to this address without already holding it.
@@ -10,7 +12,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
 import { CoreError, isCoreError } from "../core/errors";
-import { completeReset, inspectResetCode } from "../core/reset";
+import { completeResetLink, inspectResetLink } from "../core/reset";
 import { findUserById, type User } from "../core/users";
 import type { AppContext, AppEnv } from "../http";
 import { type Locale, LOCALES, localeOf, pickLocale } from "../i18n/locale";
@@ -25,9 +27,9 @@ export const resetPage = new Hono<AppEnv>();
  */
 export const MAX_FORM_BYTES = 32 * 1024;
 
-// Link codes are base64url tokens; ZITADEL codes are 6 characters of A-Z0-9. Anything else
-// cannot be a code, and is answered without touching storage.
-const CODE_SHAPE = /^[A-Za-z0-9_-]{6,128}$/;
+// Link codes are base64url tokens; ZITADEL codes are 6 characters of A-Z0-9 followed by ".tag".
+// Anything else cannot be a code, and is answered without touching storage.
+const CODE_SHAPE = /^[A-Za-z0-9._-]{6,128}$/;
 const ID_MAX = 200;
 
 type LinkState = Exclude<PageState, "form" | "success">;
@@ -160,7 +162,7 @@ resetPage.get("/:appId/:userId/:code", async (c) => {
   const { app, user } = link;
   if (!app || !user) return linkPage(c, link, "unknown");
   return orLinkPage(c, link, async () => {
-    await inspectResetCode(c.var.svc, app, user, link.code);
+    await inspectResetLink(c.var.svc, app, user, link.code);
     return formPage(c, { ...link, app }, undefined);
   });
 });
@@ -186,12 +188,12 @@ resetPage.post(
     const confirm = typeof form.confirm === "string" ? form.confirm : "";
     return orLinkPage(c, link, async () => {
       // A dead link is reported before any complaint about the form, which could not help.
-      await inspectResetCode(svc, app, user, link.code);
+      const live = await inspectResetLink(svc, app, user, link.code);
       if (!password) return formPage(c, { ...link, app }, { kind: "empty" });
       if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" });
       try {
         // The core checks the policy before it touches the code: a rejected password burns nothing.
-        await completeReset(svc, app, { user, code: link.code, newPassword: password });
+        await completeResetLink(svc, app, { user, link: live, newPassword: password });
       } catch (e) {
         if (isCoreError(e) && e.kind === "password_policy") return formPage(c, { ...link, app }, policyProblem(e));
         throw e;

@@ -44,13 +44,47 @@ describe("ResetCodeStore", () => {
     expect((await row())?.failures).toBe(1);
   });
 
-  it("kills the code at the fifth wrong guess", async () => {
+  it("kills the code at the fifth wrong guess: the right code is then not even compared", async () => {
     await issue("123456");
     for (let i = 1; i <= MAX_FAILURES; i++) {
       expect(await store.check(app.appId, userId, "000000", NOW)).toEqual({ status: "invalid", attemptsLeft: MAX_FAILURES - i });
     }
-    expect((await row())?.code_id).toBeNull();
-    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "not_found" });
+    expect((await row())?.failures).toBe(MAX_FAILURES);
+    expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "exhausted" });
+    expect(await store.check(app.appId, userId, "000000", NOW)).toEqual({ status: "exhausted" });
+    expect((await row())?.failures).toBe(MAX_FAILURES);
+  });
+
+  it("compares at most five of 25 guesses that race, and answers every other one alike", async () => {
+    for (let round = 0; round < 3; round++) {
+      await issue(`12345${round}`);
+      await env.DB.prepare("UPDATE password_resets SET failures = 0 WHERE user_id = ?").bind(userId).run();
+      const guesses = [...Array.from({ length: 24 }, (_, i) => `9${String(i).padStart(5, "0")}`), `12345${round}`];
+      const results = await Promise.all(guesses.map((g) => store.check(app.appId, userId, g, NOW)));
+      const compared = results.filter((r) => r.status === "invalid" || r.status === "ok");
+      expect(compared.length).toBeLessThanOrEqual(MAX_FAILURES);
+      for (const r of results.filter((r) => r.status !== "invalid" && r.status !== "ok")) expect(r).toEqual({ status: "exhausted" });
+      expect((await row())?.failures).toBe(MAX_FAILURES);
+    }
+  });
+
+  it("gives a reserved attempt back with refund, and consuming clears the count", async () => {
+    const codeId = await issue("123456");
+    await store.check(app.appId, userId, "000000", NOW);
+    expect((await store.check(app.appId, userId, "123456", NOW)).status).toBe("ok");
+    expect((await row())?.failures).toBe(2);
+    await store.refund(app.appId, userId, codeId);
+    expect((await row())?.failures).toBe(1);
+    expect(await store.consumeStatement(app.appId, userId, codeId, NOW)).toHaveLength(1);
+    expect((await row())?.failures).toBe(0);
+  });
+
+  it("counts nothing against a live code that is not the one expected (a stale hosted link)", async () => {
+    const first = await issue("111111");
+    await issue("222222");
+    expect(await store.check(app.appId, userId, "111111", NOW, { expectCodeId: first })).toEqual({ status: "not_found" });
+    expect(await store.check(app.appId, userId, "222222", NOW, { expectCodeId: first })).toEqual({ status: "not_found" });
+    expect((await row())?.failures).toBe(0);
   });
 
   it("answers expired after the code's lifetime without counting a failure", async () => {
@@ -93,21 +127,21 @@ describe("ResetCodeStore", () => {
 
   it("answers not_found without counting when the pending code is not of an accepted kind", async () => {
     await issue("123456");
-    expect(await store.check(app.appId, userId, "000000", NOW, ["email_link"])).toEqual({ status: "not_found" });
+    expect(await store.check(app.appId, userId, "000000", NOW, { accept: ["email_link"] })).toEqual({ status: "not_found" });
     expect((await row())?.failures).toBe(0);
-    expect((await store.check(app.appId, userId, "123456", NOW, ["sms_pin"])).status).toBe("ok");
+    expect((await store.check(app.appId, userId, "123456", NOW, { accept: ["sms_pin"] })).status).toBe("ok");
   });
 
   it("consumes a code once: a second consumption changes no row", async () => {
     const codeId = await issue("123456");
-    expect(await store.consumeStatement(userId, codeId, NOW)).toHaveLength(1);
-    expect(await store.consumeStatement(userId, codeId, NOW)).toHaveLength(0);
+    expect(await store.consumeStatement(app.appId, userId, codeId, NOW)).toHaveLength(1);
+    expect(await store.consumeStatement(app.appId, userId, codeId, NOW)).toHaveLength(0);
     expect(await store.check(app.appId, userId, "123456", NOW)).toEqual({ status: "not_found" });
   });
 
   it("does not consume a code that has expired", async () => {
     const codeId = await issue("123456", NOW, 600);
-    expect(await store.consumeStatement(userId, codeId, NOW + 600_000)).toHaveLength(0);
+    expect(await store.consumeStatement(app.appId, userId, codeId, NOW + 600_000)).toHaveLength(0);
   });
 
   it("stores a KV record that expires and holds no plaintext code", async () => {

@@ -4,6 +4,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { createServices } from "../../src/core/services";
+import { linkTag, newCodeId } from "../../src/storage/codes";
 import { outboxStub } from "../../src/storage/outbox";
 import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp } from "../helpers";
 
@@ -117,14 +118,16 @@ describe("GET of a live link", () => {
   it("of a short-code link does not reveal whether the code is right; the counted POST decides", async () => {
     const a = await account(await createApp());
     const svc = createServices(env);
-    const prepared = await svc.codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now());
-    await prepared.statement.run();
-    const wrong = `/reset/${a.app.appId}/${a.userId}/AAAAAA`;
+    const codeId = newCodeId();
+    const prepared = svc.codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
+    await Promise.all([prepared.stored, prepared.statement.run()]);
+    // A short code's link names the code it was issued as; a wrong code under the live tag is a guess.
+    const wrong = `/reset/${a.app.appId}/${a.userId}/AAAAAA.${linkTag(codeId)}`;
     expect((await call(wrong)).status).toBe(200);
     expect((await resetRow(a.userId))!.failures).toBe(0);
     expect((await call(wrong, form({ password: "brand new secret", confirm: "brand new secret" }))).status).toBe(410);
     expect((await resetRow(a.userId))!.failures).toBe(1);
-    const right = await call(`/reset/${a.app.appId}/${a.userId}/K7Q2ZP`, form({ password: "brand new secret", confirm: "brand new secret" }));
+    const right = await call(`/reset/${a.app.appId}/${a.userId}/K7Q2ZP.${linkTag(codeId)}`, form({ password: "brand new secret", confirm: "brand new secret" }));
     expect(right.status).toBe(200);
     await expectPassword(a, "brand new secret", a.password);
   });

@@ -6,8 +6,8 @@ import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
-import { E164, EMAIL, mayActOn, type Principal, requireUser } from "../../core/identity";
-import { changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
+import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
+import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, findApp } from "../../core/apps";
@@ -207,8 +207,7 @@ kii.post("/apps/:appID/users", async (c) => {
 kii.get("/apps/:appID/users/:id", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   if (!principal) throw unauthorized(app.id, "An access token is required");
-  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
-  const full = mayActOn(principal, app, user);
+  const { user, full } = await viewUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
   return new Response(JSON.stringify(kiiUserJson(user, full)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });
@@ -218,8 +217,8 @@ kii.put("/apps/:appID/users/:id/password", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   if (!principal) throw unauthorized(app.id, "An access token is required");
   const body = await readJson(c, changePasswordSchema);
-  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
   try {
+    const user = await requireUserFor(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
     await changePassword(c.var.svc, app, { user, principal, oldPassword: body.oldPassword, newPassword: body.newPassword });
   } catch (e) {
     if (isCoreError(e)) throw fromCoreError(e, { appId: app.id, principalId: principalId(principal) });
@@ -269,12 +268,13 @@ kii.post("/apps/:appID/users/:id/password/complete-reset", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   const body = await readJson(c, completeResetSchema);
   if (!/^\d{6}$/.test(body.pinCode)) throw new KiiError("INVALID_INPUT_DATA", "pinCode must be the 6 digits that were sent", { field: "pinCode" });
-  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  const ref = parseUserIdentifier(c.req.param("id"));
   try {
-    await completeReset(c.var.svc, app, { user, code: body.pinCode, newPassword: body.newPassword, refuseSamePassword: true, kinds: ["sms_pin"] });
+    await completeResetFor(c.var.svc, app, ref, principal, { code: body.pinCode, newPassword: body.newPassword, refuseSamePassword: true, kinds: ["sms_pin"] });
   } catch (e) {
     if (isCoreError(e) && e.kind === "code_invalid") {
-      throw new KiiError("INVALID_VERIFICATION_CODE", e.message, { userID: user.id, appID: app.id });
+      // Only a user who exists has a code to get wrong, so naming the user here reveals nothing.
+      throw new KiiError("INVALID_VERIFICATION_CODE", e.message, { userID: e.details.userID, appID: app.id });
     }
     throw e;
   }

@@ -63,7 +63,10 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
         ? z(Code.FailedPrecondition, "COMMAND-G8dh3", "Password not found")
         : z(Code.NotFound, "COMMAND-SAF4f", "User could not be found");
     case "user_exists":
-      return z(Code.AlreadyExists, "COMMA-CxDKf", "User already exists");
+      // As ZITADEL: a taken userId is a failed precondition, a taken username an existing user.
+      return e.details.field === "userId"
+        ? z(Code.FailedPrecondition, "COMMAND-7yiox1isql", "User already exists")
+        : z(Code.AlreadyExists, "COMMA-CxDKf", "User already exists");
     case "wrong_password":
       return z(Code.InvalidArgument, "COMMAND-3M0fs", "Password is invalid");
     case "user_disabled":

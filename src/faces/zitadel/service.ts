@@ -19,8 +19,8 @@ import {
   SetPasswordResponseSchema,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { CoreError, isCoreError } from "../../core/errors";
-import { E164, EMAIL, LOGIN_NAME, type Principal, requireUser, requireUserFor } from "../../core/identity";
-import { adminSetPassword, changePassword, completeReset, requestReset, type ResetDelivery } from "../../core/reset";
+import { E164, EMAIL, LOGIN_NAME, type Principal, requireUserFor } from "../../core/identity";
+import { adminSetPassword, changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import type { Services } from "../../core/services";
 import { register, resolveToken } from "../../core/users";
 import { bearerToken } from "../../http";
@@ -144,19 +144,23 @@ export function setPassword(req: SetPasswordRequest, caller: Caller) {
     const verification = req.verification;
     if (verification.case === "verificationCode") text(verification.value, "verificationCode", 1, 20);
     if (verification.case === "currentPassword") text(verification.value, "currentPassword", 1, 200);
-    const user = await requireUser(svc, app, { by: "id", value: userId });
+    const ref = { by: "id", value: userId } as const;
     let result;
     switch (verification.case) {
       case "verificationCode":
         // The code is the proof, as in ZITADEL: whoever holds it may use it. As in ZITADEL,
         // changeRequired applies to an admin's set only.
-        result = await completeReset(svc, app, { user, code: verification.value, newPassword: password, changeRequired: false });
+        result = (await completeResetFor(svc, app, ref, principal, { code: verification.value, newPassword: password, changeRequired: false })).details;
         break;
-      case "currentPassword":
+      case "currentPassword": {
+        const user = await requireUserFor(svc, app, ref, principal);
         result = await changePassword(svc, app, { user, principal, oldPassword: verification.value, newPassword: password, changeRequired: false });
         break;
-      default:
+      }
+      default: {
+        const user = await requireUserFor(svc, app, ref, principal);
         result = await adminSetPassword(svc, app, { user, principal, newPassword: password, changeRequired });
+      }
     }
     return create(SetPasswordResponseSchema, { details: details(app, result.sequence, result.changedAt) });
   });

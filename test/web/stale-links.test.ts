@@ -1,0 +1,104 @@
+// Issue 9, item 9: a link whose code is not the live one is dead. It shows the dead-link page on
+// GET and on POST, and counts against nothing: however often an old email link is submitted, the
+// user's current code keeps all its attempts.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, createApp, signIn, type TestApp } from "../helpers";
+import { completeReset, latestMessage, linkIn, newUser, PASSWORD, requestPin, requestReset, resetRow } from "../kii/password-helpers";
+import { expectOk, rest } from "../zitadel/helpers";
+import { adminToken } from "../helpers";
+
+const form = (password: string): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ password, confirm: password }).toString(),
+});
+
+const h1 = async (res: Response) => /<h1>(.*?)<\/h1>/.exec(await res.text())?.[1];
+
+async function emailLinkPath(app: TestApp, user: { userID: string; email: string }, nth = 1): Promise<string> {
+  expect((await requestReset(app, user.userID)).status).toBe(204);
+  return new URL(linkIn(await latestMessage(user.email, "reset_link", nth)).url).pathname;
+}
+
+async function zitadelCode(app: TestApp, admin: string, userId: string): Promise<string> {
+  const body = await expectOk<{ verificationCode: string }>(await rest(`/users/${userId}/password_reset`, { token: admin, json: { returnCode: {} } }));
+  return body.verificationCode;
+}
+
+describe("a stale link", () => {
+  it("after a PIN reset and a newer ZITADEL code: dead on GET and POST, the live code keeps every attempt", async () => {
+    const app = await createApp();
+    const admin = await adminToken(app);
+    const user = await newUser(app);
+    const oldLink = await emailLinkPath(app, user);
+    const pin = await requestPin(app, user);
+    expect((await completeReset(app, user.userID, { pinCode: pin, newPassword: "pin chosen password" })).status).toBe(204);
+    const code = await zitadelCode(app, admin, user.userID);
+    const before = await resetRow(user.userID);
+
+    const get = await call(oldLink);
+    expect(get.status).toBe(410);
+    expect(await h1(get)).toBe("This link has been replaced");
+    for (let i = 0; i < 6; i++) {
+      const post = await call(oldLink, form(`stale link password ${i}`));
+      expect(post.status).toBe(410);
+      expect(await h1(post)).toBe("This link has been replaced");
+    }
+    expect(await resetRow(user.userID)).toEqual(before);
+    expect(before!.failures).toBe(0);
+    // The live code still works, and nothing the dead link sent was stored.
+    await expectOk(await rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: "zitadel chosen password" }, verificationCode: code } }));
+    expect((await signIn(app, user.loginName, "zitadel chosen password")).status).toBe(200);
+    expect((await signIn(app, user.loginName, "stale link password 0")).status).toBe(400);
+  });
+
+  it("an older ZITADEL sendLink link after a newer one: dead on GET and POST, nothing counted, the newer one works", async () => {
+    const app = await createApp();
+    const admin = await adminToken(app);
+    const user = await newUser(app);
+    const send = () => rest(`/users/${user.userID}/password_reset`, { token: admin, json: { sendLink: { notificationType: "NOTIFICATION_TYPE_Email" } } });
+    await expectOk(await send());
+    const older = new URL(linkIn(await latestMessage(user.email, "reset_link", 1)).url).pathname;
+    await expectOk(await send());
+    const newer = new URL(linkIn(await latestMessage(user.email, "reset_link", 2)).url).pathname;
+    expect(newer).not.toBe(older);
+    // Hosted links for 6-character codes name the code they were issued as.
+    expect(older).toMatch(/\/[A-Z0-9]{6}\.[A-Za-z0-9_-]{16}$/);
+
+    expect((await call(older)).status).toBe(410);
+    for (let i = 0; i < 6; i++) expect((await call(older, form(`older link password ${i}`))).status).toBe(410);
+    expect((await resetRow(user.userID))!.failures).toBe(0);
+    expect((await call(newer)).status).toBe(200);
+    expect((await call(newer, form("newer link password"))).status).toBe(200);
+    expect((await signIn(app, user.loginName, "newer link password")).status).toBe(200);
+  });
+
+  it("a made-up link (a bare 6-character code, a PIN, a wrong tag) is dead and counts nothing", async () => {
+    const app = await createApp();
+    const admin = await adminToken(app);
+    const user = await newUser(app);
+    const code = await zitadelCode(app, admin, user.userID);
+    const pin = "123456";
+    for (const segment of [code, pin, `${code}.AAAAAAAAAAAAAAAA`, "A".repeat(43)]) {
+      const path = `/reset/${app.appId}/${user.userID}/${segment}`;
+      expect((await call(path)).status, segment).toBeGreaterThanOrEqual(404);
+      const post = await call(path, form("made up password"));
+      expect(post.status, segment).toBeGreaterThanOrEqual(404);
+      expect(post.status, segment).toBeLessThan(500);
+    }
+    expect((await resetRow(user.userID))!.failures).toBe(0);
+    expect((await signIn(app, user.loginName, PASSWORD)).status).toBe(200);
+    await expectOk(await rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: "the real one 1" }, verificationCode: code } }));
+  });
+
+  it("does not change the D1 row of the live code on any dead-link request", async () => {
+    const app = await createApp();
+    const user = await newUser(app);
+    const oldLink = await emailLinkPath(app, user, 1);
+    await requestPin(app, user);
+    const before = await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first();
+    for (let i = 0; i < 5; i++) await call(oldLink, form("whatever password"));
+    expect(await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first()).toEqual(before);
+  });
+});
