@@ -19,6 +19,6 @@ export interface Env {
   ENVIRONMENT?: string;
   ADMIN_TOKEN?: string;
   PASSWORD_PEPPER?: string;
-  /** Public origin for links in messages, e.g. https://auth.example.com (default: the request's). */
+  /** Public origin for links in messages, e.g. https://auth.example.com; required (config/runtime.ts). */
   PUBLIC_URL?: string;
 }

@@ -10,7 +10,8 @@ export interface RuntimeConfig {
   development: boolean;
   adminToken: string | undefined;
   pepper: string | undefined;
-  publicUrl: string | undefined;
+  /** The origin every link in a message points to (PUBLIC_URL). Never the request's Host. */
+  publicUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -26,6 +27,30 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
     // Refuse rather than run: a production deployment with the development token is open to anyone.
     throw new ConfigError("ADMIN_TOKEN in production must be a secret of at least 32 characters, not the development token");
   }
-  const publicUrl = env.PUBLIC_URL ? String(env.PUBLIC_URL).replace(/\/+$/, "") : undefined;
+  const publicUrl = readPublicUrl(env.PUBLIC_URL, development);
   return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl };
+}
+
+/**
+ * PUBLIC_URL is required in every environment: a link built from the request's Host header would
+ * let anyone who sends `Host: attacker.example` have a live reset code mailed inside a link to
+ * their own server. `npm start` and the tests set it to their own address. Production links are
+ * https only. Only a bare origin is accepted, because every route lives at the root.
+ */
+function readPublicUrl(raw: string | undefined, development: boolean): string {
+  if (!raw) {
+    throw new ConfigError("PUBLIC_URL is required: the origin that links in messages point to, e.g. https://auth.example.com");
+  }
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new ConfigError("PUBLIC_URL must be an absolute URL such as https://auth.example.com");
+  }
+  const allowed = development ? ["https:", "http:"] : ["https:"];
+  if (!allowed.includes(url.protocol)) throw new ConfigError(`PUBLIC_URL must use ${development ? "http or https" : "https in production"}`);
+  if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+    throw new ConfigError("PUBLIC_URL must be an origin only (scheme, host and port), such as https://auth.example.com");
+  }
+  return url.origin;
 }

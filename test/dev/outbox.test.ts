@@ -18,7 +18,7 @@ const message = (id: string, to: string, createdAt: string) => ({
 
 async function inProduction(path: string): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://latchkey.test${path}`), { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "p".repeat(40) }, ctx);
+  const res = await app.fetch(new Request(`http://latchkey.test${path}`), { ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "p".repeat(40) }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -70,7 +70,7 @@ describe("dev outbox", () => {
 
   it("refuses to run in production with the development admin token", async () => {
     const ctx = createExecutionContext();
-    const res = await app.fetch(new Request("http://latchkey.test/admin/apps/x"), { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "dev-admin-token" }, ctx);
+    const res = await app.fetch(new Request("http://latchkey.test/admin/apps/x"), { ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "dev-admin-token" }, ctx);
     expect(res.status).toBe(503);
   });
 });
