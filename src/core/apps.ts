@@ -1,6 +1,6 @@
 // Creating and configuring apps (tenants). Secrets are returned once, at creation.
 import { z } from "zod";
-import { maskDeliverySettings } from "../config/delivery";
+import { maskDeliverySettings, type ProviderSettings, webhookDestinationProblem } from "../config/delivery";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
 import { numericId, randomString, randomToken } from "../lib/random";
 import type { App } from "../storage/apps";
@@ -41,12 +41,40 @@ const templateRules = z.object({
     }),
 });
 
-/** Validates settings as a whole; failures are ZodErrors whose path names the field. */
-export function parseSettings(raw: unknown): AppSettings {
+// Delivery rules that depend on where the service runs: a production deployment takes no outbox
+// (it would keep codes in clear text, readable by nobody who should) and calls webhooks only over
+// https on public hosts, never this machine or a private network (config/delivery.ts).
+const productionDeliveryRules = z.object({
+  delivery: z.object({
+    email: z.unknown(),
+    sms: z.unknown(),
+  }),
+}).superRefine((settings, ctx) => {
+  for (const channel of ["email", "sms"] as const) {
+    const provider = settings.delivery[channel] as ProviderSettings | null;
+    if (!provider) continue;
+    if (provider.provider === "outbox") {
+      ctx.addIssue({ code: "custom", path: ["delivery", channel, "provider"], message: "the outbox exists only in development; choose a real provider" });
+    } else if (provider.provider === "webhook") {
+      const problem = webhookDestinationProblem(provider.url, false);
+      if (problem) ctx.addIssue({ code: "custom", path: ["delivery", channel, "url"], message: problem });
+    }
+  }
+});
+
+/**
+ * Validates settings as a whole; failures are ZodErrors whose path names the field. `development`
+ * relaxes what only makes sense on one machine (the outbox, http webhooks on loopback).
+ */
+export function parseSettings(raw: unknown, development: boolean): AppSettings {
   const parsed = appSettingsSchema.safeParse(raw ?? {});
   if (!parsed.success) throw parsed.error;
   const checked = templateRules.safeParse(parsed.data);
   if (!checked.success) throw checked.error;
+  if (!development) {
+    const deployable = productionDeliveryRules.safeParse(parsed.data);
+    if (!deployable.success) throw deployable.error;
+  }
   return parsed.data;
 }
 
@@ -65,7 +93,7 @@ export const describeApp = (app: App) => ({
 export type AppView = ReturnType<typeof describeApp>;
 
 export async function createApp(svc: Services, input: NewAppInput, fixed?: { appKey: string; clientId: string; clientSecret: string }): Promise<CreatedApp> {
-  const settings = parseSettings(input.settings);
+  const settings = parseSettings(input.settings, svc.config.development);
   const now = svc.now();
   const clientSecret = fixed?.clientSecret ?? randomToken(32);
   const app: App = {
@@ -94,7 +122,7 @@ export async function requireApp(svc: Services, appId: string): Promise<App> {
 
 /** Applies a settings patch (deep merge) and validates the result as a whole. */
 export async function updateAppSettings(svc: Services, app: App, patch: unknown): Promise<App> {
-  const settings = parseSettings(mergeSettings(app.settings, patch));
+  const settings = parseSettings(mergeSettings(app.settings, patch), svc.config.development);
   await svc.apps.updateSettings(app.id, settings, svc.now());
   return { ...app, settings };
 }
