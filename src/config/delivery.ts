@@ -157,7 +157,7 @@ export type DeliverySettings = z.output<typeof deliverySettingsSchema>;
 
 // ---- Templates --------------------------------------------------------------------------------
 
-export const TEMPLATE_VARIABLES = ["appName", "link", "code", "minutes"] as const;
+export const TEMPLATE_VARIABLES = ["appName", "link", "code", "duration", "minutes"] as const;
 const REQUIRED_VARIABLE: Partial<Record<TemplateName, string>> = { reset_link: "link", reset_pin: "code", reset_code: "code" };
 
 const templateText = (max: number) =>
