@@ -16,7 +16,8 @@ export default defineConfig(async () => {
         remoteBindings: false,
         miniflare: {
           // PUBLIC_URL: links in messages point here whatever Host a test request names.
-          bindings: { ENVIRONMENT: "development", ADMIN_TOKEN: "test-admin-token", PUBLIC_URL: "http://latchkey.test", TEST_MIGRATIONS: migrations },
+          bindings: { ENVIRONMENT: "development", ADMIN_TOKEN: "test-admin-token", PUBLIC_URL: "http://latchkey.test",
+            QUEUE_KEY: "test-queue-key-0123456789abcdef0123456789", TEST_MIGRATIONS: migrations },
           // Deliver queued messages almost at once, so tests waiting on the outbox stay quick.
           queueConsumers: { "latchkey-delivery": { maxBatchTimeout: 0.05 } },
         },

@@ -45,6 +45,8 @@ const local = unstable_readConfig({ config: configPath }, {});
 
 check(production.name === WORKER_NAME, `[env.${ENV}] deploys a Worker named ${JSON.stringify(production.name)}, not ${JSON.stringify(WORKER_NAME)}`);
 check(production.vars.ENVIRONMENT === "production", `[env.${ENV}.vars] ENVIRONMENT is ${JSON.stringify(production.vars.ENVIRONMENT)}, not "production"`);
+// Invocation logs record request URLs, and hosted reset links carry their code in the path.
+check(production.observability?.logs?.invocation_logs === false, `[observability.logs] invocation_logs must be false: request URLs hold live reset codes`);
 for (const name of ["ADMIN_TOKEN", "PASSWORD_PEPPER", "QUEUE_KEY", "DELIVERY_EMAIL", "DELIVERY_SMS"]) {
   check(!(name in production.vars), `[env.${ENV}.vars] sets ${name}: it is a secret (wrangler secret put ${name} --env ${ENV})`);
 }

@@ -11,6 +11,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
+/** Seals queued messages locally; production refuses this value (src/config/runtime.ts DEV_QUEUE_KEY). */
+export const DEV_QUEUE_KEY = "dev-queue-key-not-secret-0123456789abcdef";
 export const DEMO_APP = {
   appId: "demoapp1",
   appKey: "demo-app-key-0123456789abcdef",
@@ -50,7 +52,7 @@ export async function startDevServer({ port = 8787, host = "127.0.0.1", publicUr
   const reachable = WILDCARD.has(host) ? lanAddress() : host;
   const url = (publicUrl ?? `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`).replace(/\/+$/, "");
   const local = `http://${WILDCARD.has(host) ? "127.0.0.1" : reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
-  const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, PUBLIC_URL: url, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, PUBLIC_URL: url, QUEUE_KEY: DEV_QUEUE_KEY, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const args = ["dev", "--ip", host, "--port", String(port), "--show-interactive-dev-session=false", ...varArgs];
   if (persistTo) args.push("--persist-to", persistTo);
   const child = spawn(wrangler, args, { cwd: root, env: quietEnv(), stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });

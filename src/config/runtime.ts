@@ -5,6 +5,8 @@ import type { Env } from "./env";
 /** Values that exist for local development only and must never run in production. */
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 export const DEMO_APP_ID = "demoapp1";
+/** npm start's queue key (scripts/dev-server.mjs): refused in production like the admin token. */
+export const DEV_QUEUE_KEY = "dev-queue-key-not-secret-0123456789abcdef";
 
 export interface RuntimeConfig {
   development: boolean;
@@ -12,6 +14,8 @@ export interface RuntimeConfig {
   pepper: string | undefined;
   /** The origin every link in a message points to (PUBLIC_URL). Never the request's Host. */
   publicUrl: string;
+  /** Secret that keys the encryption of delivery-queue messages (QUEUE_KEY). */
+  queueKey: string;
 }
 
 export class ConfigError extends Error {}
@@ -28,7 +32,13 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
     throw new ConfigError("ADMIN_TOKEN in production must be a secret of at least 32 characters, not the development token");
   }
   const publicUrl = readPublicUrl(env.PUBLIC_URL, development);
-  return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl };
+  const queueKey = env.QUEUE_KEY || "";
+  // Queue messages hold live reset links and PINs until delivered (or dead-lettered); they are
+  // sealed with this key, so it must be a real secret wherever real users are.
+  if (queueKey.length < 32 || (!development && queueKey === DEV_QUEUE_KEY)) {
+    throw new ConfigError("QUEUE_KEY must be a secret of at least 32 characters (e.g. openssl rand -base64 32), not the development key");
+  }
+  return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl, queueKey };
 }
 
 /**
