@@ -111,6 +111,20 @@ export async function createApp(svc: Services, input: NewAppInput, fixed?: { app
   return { app, clientSecret };
 }
 
+export interface AppPage {
+  apps: AppView[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next: string | null;
+}
+
+/** One page of apps in id order, as the operator sees them (secrets masked). */
+export async function listApps(svc: Services, options: { after: string | null; limit: number }): Promise<AppPage> {
+  // One more than asked tells whether another page exists without a count query.
+  const rows = await svc.apps.list(options.after, options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  return { apps: page.map(describeApp), next: rows.length > options.limit ? page.at(-1)!.id : null };
+}
+
 /** The app, or null when there is none (faces decide how to say so). */
 export const findApp = (svc: Services, appId: string): Promise<App | null> => svc.apps.get(appId);
 

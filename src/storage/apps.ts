@@ -1,6 +1,6 @@
 // Apps (tenants) in D1. Settings are stored as JSON and parsed on read, so a setting added
 // later gets its default for apps created before it.
-import { eq, sql } from "drizzle-orm";
+import { asc, eq, gt, sql } from "drizzle-orm";
 import { type AppSettings, appSettingsSchema } from "../config/settings";
 import type { Database } from "./db";
 import { apps } from "./schema";
@@ -27,6 +27,13 @@ export class AppStore {
   async get(id: string): Promise<App | null> {
     const row = await this.db.select().from(apps).where(eq(apps.id, id)).get();
     return row ? toApp(row) : null;
+  }
+
+  /** Up to `limit` apps in id order, after `after` when given (keyset paging: stable while apps come and go). */
+  async list(after: string | null, limit: number): Promise<App[]> {
+    const query = this.db.select().from(apps);
+    const rows = await (after === null ? query : query.where(gt(apps.id, after))).orderBy(asc(apps.id)).limit(limit).all();
+    return rows.map(toApp);
   }
 
   /** Inserts the app; false when its id is taken. */

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { describeZodError } from "../../config/settings";
-import { createApp, deleteApp, describeApp, requireApp, updateAppSettings } from "../../core/apps";
+import { createApp, deleteApp, describeApp, listApps, requireApp, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
@@ -85,6 +85,21 @@ admin.post("/apps", async (c) => {
   const body = await readBody(c, createSchema);
   const { app, clientSecret } = await createApp(c.var.svc, body);
   return c.json({ ...describeApp(app), clientSecret }, 201);
+});
+
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  after: z.string().regex(/^[a-z0-9]{1,64}$/, "an appId from a previous page's next").optional(),
+});
+
+/** GET /admin/apps?limit=50&after=<next>: apps in id order, a page at a time. */
+admin.get("/apps", async (c) => {
+  const parsed = listQuery.safeParse(c.req.query());
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new AdminError(400, "invalid_request", message, field);
+  }
+  return c.json(await listApps(c.var.svc, { after: parsed.data.after ?? null, limit: parsed.data.limit }));
 });
 
 admin.get("/apps/:appId", async (c) => c.json(describeApp(await requireApp(c.var.svc, c.req.param("appId")))));
