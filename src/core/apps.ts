@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { maskDeliverySettings, type ProviderSettings, webhookDestinationProblem } from "../config/delivery";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
+import { constantTimeEqual } from "../lib/digest";
 import { numericId, randomString, randomToken } from "../lib/random";
 import type { App } from "../storage/apps";
 import { CoreError, isCoreError } from "./errors";
@@ -123,6 +124,30 @@ export async function listApps(svc: Services, options: { after: string | null; l
   const rows = await svc.apps.list(options.after, options.limit + 1);
   const page = rows.slice(0, options.limit);
   return { apps: page.map(describeApp), next: rows.length > options.limit ? page.at(-1)!.id : null };
+}
+
+/** Whether `key` is the app's key, or its previous key within the grace period after a rotation. */
+export function appKeyMatches(svc: Services, app: App, key: string): boolean {
+  const current = constantTimeEqual(key, app.appKey);
+  const previous = !!app.previousAppKey && (app.previousValidUntil ?? 0) > svc.now() && constantTimeEqual(key, app.previousAppKey);
+  return current || previous;
+}
+
+/** Longest time a rotated-out key and secret may stay valid. */
+export const MAX_ROTATION_GRACE_SECONDS = 30 * 86_400;
+
+/**
+ * New app key and client secret. The old pair keeps working for `graceSeconds` (0: at once), so
+ * clients and backends can be moved over without an outage; a second rotation ends the first
+ * one's grace. The new secret is shown once, like at creation.
+ */
+export async function rotateAppCredentials(svc: Services, app: App, graceSeconds: number): Promise<{ appKey: string; clientSecret: string; previousValidUntil: string }> {
+  const now = svc.now();
+  const clientSecret = randomToken(32);
+  const appKey = randomString(32, HEX);
+  const previousValidUntil = now + graceSeconds * 1000;
+  await svc.apps.rotateCredentials(app.id, { appKey, clientSecretHash: hashClientSecret(clientSecret) }, { appKey: app.appKey, clientSecretHash: app.clientSecretHash }, previousValidUntil, now);
+  return { appKey, clientSecret, previousValidUntil: new Date(previousValidUntil).toISOString() };
 }
 
 /** The app, or null when there is none (faces decide how to say so). */

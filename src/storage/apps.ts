@@ -15,6 +15,10 @@ export interface App {
   settings: AppSettings;
   createdAt: number;
   changedAt: number;
+  /** The key and secret hash before the last rotation, accepted until previousValidUntil. */
+  previousAppKey?: string | null;
+  previousClientSecretHash?: string | null;
+  previousValidUntil?: number | null;
 }
 
 type AppRow = typeof apps.$inferSelect;
@@ -40,6 +44,14 @@ export class AppStore {
   async insert(app: App): Promise<boolean> {
     const rows = await this.db.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
     return rows.length === 1;
+  }
+
+  /** Replaces the key and secret, keeping the old pair valid until `previousValidUntil`. */
+  async rotateCredentials(id: string, next: { appKey: string; clientSecretHash: string }, previous: { appKey: string; clientSecretHash: string }, previousValidUntil: number, now: number): Promise<void> {
+    await this.db
+      .update(apps)
+      .set({ ...next, previousAppKey: previous.appKey, previousClientSecretHash: previous.clientSecretHash, previousValidUntil, changedAt: now })
+      .where(eq(apps.id, id));
   }
 
   async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {
