@@ -1,9 +1,10 @@
 // Starts `wrangler dev` for local development and end-to-end tests: applies the local D1
-// migrations, serves on loopback with development settings, and seeds the demo app.
+// migrations, serves (on loopback unless told otherwise) with development settings, and seeds the demo app.
 // Development-only values live here and in nothing that is deployed.
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,6 +12,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
+/** Seals queued messages locally; production refuses this value (src/config/runtime.ts DEV_QUEUE_KEY). */
+export const DEV_QUEUE_KEY = "dev-queue-key-not-secret-0123456789abcdef";
 export const DEMO_APP = {
   appId: "demoapp1",
   appKey: "demo-app-key-0123456789abcdef",
@@ -19,7 +22,10 @@ export const DEMO_APP = {
   name: "Latchkey demo",
 };
 
-const quietEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG_SANITIZE: "true", CI: process.env.CI ?? "" });
+// No metrics, and no download of Request.cf data at start (Miniflare otherwise fetches
+// workers.cloudflare.com/cf.json): local runs never reach the internet.
+export const offlineEnv = () => ({ WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
+const quietEnv = () => ({ ...process.env, ...offlineEnv(), WRANGLER_LOG_SANITIZE: "true", CI: process.env.CI ?? "" });
 
 export function applyMigrations(persistTo) {
   const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
@@ -27,14 +33,29 @@ export function applyMigrations(persistTo) {
   if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
 }
 
+const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
+
+/** The first non-internal IPv4 address of this machine: what a phone on the same LAN can reach. */
+export function lanAddress() {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}
+
 /**
- * Starts wrangler dev and resolves once it answers; `stop()` ends it. `logFile`, when given, gets
- * everything wrangler and workerd print (tests count error lines in it).
+ * Starts wrangler dev and resolves once it answers; `stop()` ends it. `host` is the address to
+ * listen on (0.0.0.0: every interface, for a phone on the LAN). `url` is the address links in
+ * messages use (PUBLIC_URL): given, else the listening address (the LAN address for 0.0.0.0).
+ * `logFile`, when given, gets everything wrangler and workerd print (tests count error lines in it).
  */
-export async function startDevServer({ port = 8787, persistTo, inherit = false, vars = {}, logFile } = {}) {
+export async function startDevServer({ port = 8787, host = "127.0.0.1", publicUrl, persistTo, inherit = false, vars = {}, logFile } = {}) {
   applyMigrations(persistTo);
-  const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false", ...varArgs];
+  const reachable = WILDCARD.has(host) ? lanAddress() : host;
+  const url = (publicUrl ?? `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`).replace(/\/+$/, "");
+  const local = `http://${WILDCARD.has(host) ? "127.0.0.1" : reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+  const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, PUBLIC_URL: url, QUEUE_KEY: DEV_QUEUE_KEY, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const args = ["dev", "--ip", host, "--port", String(port), "--show-interactive-dev-session=false", ...varArgs];
   if (persistTo) args.push("--persist-to", persistTo);
   const child = spawn(wrangler, args, { cwd: root, env: quietEnv(), stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -49,12 +70,11 @@ export async function startDevServer({ port = 8787, persistTo, inherit = false, 
     child.stderr.on("data", capture);
     child.once("exit", () => log?.end());
   }
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
     try {
-      const res = await fetch(url + "/");
+      const res = await fetch(local + "/");
       if (res.ok) break;
     } catch {}
     if (Date.now() > deadline) {
@@ -65,6 +85,8 @@ export async function startDevServer({ port = 8787, persistTo, inherit = false, 
   }
   return {
     url,
+    /** Where this machine reaches it (loopback when listening on every interface). */
+    local,
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return;

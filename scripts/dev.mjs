@@ -1,9 +1,13 @@
 // `npm start`: Latchkey on http://127.0.0.1:8787 with local D1/KV/DO/Queues under .wrangler/state.
+// PORT changes the port; HOST=0.0.0.0 listens on every interface (a phone on the LAN), and
+// PUBLIC_URL overrides the address links in messages use (default: the one it listens on).
 import { DEMO_APP, DEV_ADMIN_TOKEN, seedDemoApp, startDevServer } from "./dev-server.mjs";
 
-const port = Number(process.env.PORT ?? 8787);
-const server = await startDevServer({ port, inherit: true });
-const app = await seedDemoApp(server.url);
+const port = Number(process.env.PORT || 8787);
+if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number, not ${process.env.PORT}`);
+const host = process.env.HOST || "127.0.0.1";
+const server = await startDevServer({ port, host, publicUrl: process.env.PUBLIC_URL || undefined, inherit: true });
+const app = await seedDemoApp(server.local);
 const site = `${server.url}/api`;
 console.log(`
   Latchkey is running on ${server.url} (development)

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/runtime";
+import { checkHealth } from "./core/health";
 import { createServices } from "./core/services";
 import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
@@ -34,6 +35,13 @@ app.use("/v2/*", cors);
 app.use("/zitadel.user.v2.UserService/*", cors);
 
 app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
+// For uptime monitors: 200 when D1, KV, the limiter and the queue all answer, else 503 naming
+// which did not. No authentication, and nothing in it that is secret.
+app.get("/healthz", async (c) => {
+  const report = await checkHealth(c.var.svc);
+  c.header("Cache-Control", "no-store");
+  return c.json(report, report.status === "ok" ? 200 : 503);
+});
 app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);

@@ -21,8 +21,8 @@ export const clientIp = (c: Context): string | null => {
   return rateLimitAddress(ip) ?? ip.slice(0, 64);
 };
 
-/** The public origin for links: PUBLIC_URL when set, else the origin the request came to. */
-export const publicOrigin = (c: AppContext) => c.var.svc.config.publicUrl ?? new URL(c.req.url).origin;
+/** The public origin for links: always PUBLIC_URL, never the Host the request names (config/runtime.ts). */
+export const publicOrigin = (c: AppContext) => c.var.svc.config.publicUrl;
 
 /** Request bodies larger than this are refused before they are read. */
 export const MAX_BODY_BYTES = 64 * 1024;

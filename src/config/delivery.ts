@@ -2,6 +2,7 @@
 // The same provider schemas validate the environment-wide defaults (DELIVERY_EMAIL / DELIVERY_SMS).
 import * as z from "zod";
 import type { TemplateName } from "../i18n/messages";
+import { classifyHost } from "../lib/host";
 
 /** What GET/PATCH answers show instead of a stored secret. */
 export const MASK = "••••";
@@ -27,16 +28,38 @@ const hostname = z
   .max(253)
   .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name such as mg.example.com");
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-export const isLoopbackHost = (hostname: string) => LOOPBACK.test(hostname);
+/**
+ * Whether a webhook URL may be called from this deployment: in production only https to a public
+ * host (lib/host.ts parses the host, so no spelling of loopback or a private network slips
+ * through); in development also plain http to loopback, for a receiver on the same machine.
+ * The schema below applies the rule every environment shares; core/apps.ts and the webhook
+ * provider apply the production one.
+ */
+export function webhookDestinationProblem(rawUrl: string, development: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return "must be a URL";
+  }
+  if (url.username || url.password) return "must not carry credentials";
+  const kind = classifyHost(url.hostname);
+  if (development) {
+    if (url.protocol === "https:" || (url.protocol === "http:" && kind === "loopback")) return null;
+    return "must be https (plain http only on loopback, for local development)";
+  }
+  if (url.protocol !== "https:") return "must be https";
+  if (kind !== "public") return "must name a public host (not loopback, a private or link-local network, or a local name)";
+  return null;
+}
 
 const webhookUrl = z
   .url({ protocol: /^https?$/ })
   .max(2000)
-  .refine((u) => {
-    const url = new URL(u);
-    return url.protocol === "https:" || isLoopbackHost(url.hostname);
-  }, "must be https (plain http only on loopback, for local development)");
+  .superRefine((u, ctx) => {
+    const problem = webhookDestinationProblem(u, true);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes. */
 const webhookSecret = secret.refine((v) => {
@@ -134,7 +157,7 @@ export type DeliverySettings = z.output<typeof deliverySettingsSchema>;
 
 // ---- Templates --------------------------------------------------------------------------------
 
-export const TEMPLATE_VARIABLES = ["appName", "link", "code", "minutes"] as const;
+export const TEMPLATE_VARIABLES = ["appName", "link", "code", "duration", "minutes"] as const;
 const REQUIRED_VARIABLE: Partial<Record<TemplateName, string>> = { reset_link: "link", reset_pin: "code", reset_code: "code" };
 
 const templateText = (max: number) =>

@@ -1,7 +1,7 @@
 // The Worker's bindings and variables, as wrangler.toml declares them. This file only names types:
 // it is the one file every floor may import (scripts/check-layers.mjs), and it may name the types
 // of the bindings' classes wherever they live, as wrangler's generated declarations would.
-import type { DeadLetter, DeliveryMessage } from "../delivery/message";
+import type { DeadLetter, SealedEnvelope } from "../delivery/message";
 import type { RateLimiter } from "../storage/limiter";
 import type { DevOutbox } from "../storage/outbox";
 
@@ -10,7 +10,8 @@ export interface Env {
   CODES: KVNamespace;
   LIMITER: DurableObjectNamespace<RateLimiter>;
   OUTBOX: DurableObjectNamespace<DevOutbox>;
-  DELIVERY: Queue<DeliveryMessage>;
+  /** Every body is a DeliveryMessage (or a decoy) sealed with QUEUE_KEY (delivery/message.ts). */
+  DELIVERY: Queue<SealedEnvelope>;
   /** Producer for the dead-letter queue: permanent delivery failures go there at once. */
   DEAD_LETTERS?: Queue<DeadLetter>;
   /** Default email / SMS provider for apps that set none: JSON shaped like settings.delivery.email / .sms (a secret). */
@@ -19,6 +20,8 @@ export interface Env {
   ENVIRONMENT?: string;
   ADMIN_TOKEN?: string;
   PASSWORD_PEPPER?: string;
-  /** Public origin for links in messages, e.g. https://auth.example.com (default: the request's). */
+  /** Secret that keys AES-GCM encryption of delivery-queue messages (config/runtime.ts). */
+  QUEUE_KEY?: string;
+  /** Public origin for links in messages, e.g. https://auth.example.com; required (config/runtime.ts). */
   PUBLIC_URL?: string;
 }

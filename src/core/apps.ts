@@ -1,7 +1,8 @@
 // Creating and configuring apps (tenants). Secrets are returned once, at creation.
 import * as z from "zod";
-import { maskDeliverySettings } from "../config/delivery";
+import { maskDeliverySettings, type ProviderSettings, webhookDestinationProblem } from "../config/delivery";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
+import { constantTimeEqual } from "../lib/digest";
 import { numericId, randomString, randomToken } from "../lib/random";
 import type { App } from "../storage/apps";
 import { CoreError, isCoreError } from "./errors";
@@ -41,12 +42,40 @@ const templateRules = z.object({
     }),
 });
 
-/** Validates settings as a whole; failures are ZodErrors whose path names the field. */
-export function parseSettings(raw: unknown): AppSettings {
+// Delivery rules that depend on where the service runs: a production deployment takes no outbox
+// (it would keep codes in clear text, readable by nobody who should) and calls webhooks only over
+// https on public hosts, never this machine or a private network (config/delivery.ts).
+const productionDeliveryRules = z.object({
+  delivery: z.object({
+    email: z.unknown(),
+    sms: z.unknown(),
+  }),
+}).superRefine((settings, ctx) => {
+  for (const channel of ["email", "sms"] as const) {
+    const provider = settings.delivery[channel] as ProviderSettings | null;
+    if (!provider) continue;
+    if (provider.provider === "outbox") {
+      ctx.addIssue({ code: "custom", path: ["delivery", channel, "provider"], message: "the outbox exists only in development; choose a real provider" });
+    } else if (provider.provider === "webhook") {
+      const problem = webhookDestinationProblem(provider.url, false);
+      if (problem) ctx.addIssue({ code: "custom", path: ["delivery", channel, "url"], message: problem });
+    }
+  }
+});
+
+/**
+ * Validates settings as a whole; failures are ZodErrors whose path names the field. `development`
+ * relaxes what only makes sense on one machine (the outbox, http webhooks on loopback).
+ */
+export function parseSettings(raw: unknown, development: boolean): AppSettings {
   const parsed = appSettingsSchema.safeParse(raw ?? {});
   if (!parsed.success) throw parsed.error;
   const checked = templateRules.safeParse(parsed.data);
   if (!checked.success) throw checked.error;
+  if (!development) {
+    const deployable = productionDeliveryRules.safeParse(parsed.data);
+    if (!deployable.success) throw deployable.error;
+  }
   return parsed.data;
 }
 
@@ -65,7 +94,7 @@ export const describeApp = (app: App) => ({
 export type AppView = ReturnType<typeof describeApp>;
 
 export async function createApp(svc: Services, input: NewAppInput, fixed?: { appKey: string; clientId: string; clientSecret: string }): Promise<CreatedApp> {
-  const settings = parseSettings(input.settings);
+  const settings = parseSettings(input.settings, svc.config.development);
   const now = svc.now();
   const clientSecret = fixed?.clientSecret ?? randomToken(32);
   const app: App = {
@@ -83,6 +112,44 @@ export async function createApp(svc: Services, input: NewAppInput, fixed?: { app
   return { app, clientSecret };
 }
 
+export interface AppPage {
+  apps: AppView[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next: string | null;
+}
+
+/** One page of apps in id order, as the operator sees them (secrets masked). */
+export async function listApps(svc: Services, options: { after: string | null; limit: number }): Promise<AppPage> {
+  // One more than asked tells whether another page exists without a count query.
+  const rows = await svc.apps.list(options.after, options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  return { apps: page.map(describeApp), next: rows.length > options.limit ? page.at(-1)!.id : null };
+}
+
+/** Whether `key` is the app's key, or its previous key within the grace period after a rotation. */
+export function appKeyMatches(svc: Services, app: App, key: string): boolean {
+  const current = constantTimeEqual(key, app.appKey);
+  const previous = !!app.previousAppKey && (app.previousValidUntil ?? 0) > svc.now() && constantTimeEqual(key, app.previousAppKey);
+  return current || previous;
+}
+
+/** Longest time a rotated-out key and secret may stay valid. */
+export const MAX_ROTATION_GRACE_SECONDS = 30 * 86_400;
+
+/**
+ * New app key and client secret. The old pair keeps working for `graceSeconds` (0: at once), so
+ * clients and backends can be moved over without an outage; a second rotation ends the first
+ * one's grace. The new secret is shown once, like at creation.
+ */
+export async function rotateAppCredentials(svc: Services, app: App, graceSeconds: number): Promise<{ appKey: string; clientSecret: string; previousValidUntil: string }> {
+  const now = svc.now();
+  const clientSecret = randomToken(32);
+  const appKey = randomString(32, HEX);
+  const previousValidUntil = now + graceSeconds * 1000;
+  await svc.apps.rotateCredentials(app.id, { appKey, clientSecretHash: hashClientSecret(clientSecret) }, { appKey: app.appKey, clientSecretHash: app.clientSecretHash }, previousValidUntil, now);
+  return { appKey, clientSecret, previousValidUntil: new Date(previousValidUntil).toISOString() };
+}
+
 /** The app, or null when there is none (faces decide how to say so). */
 export const findApp = (svc: Services, appId: string): Promise<App | null> => svc.apps.get(appId);
 
@@ -94,7 +161,7 @@ export async function requireApp(svc: Services, appId: string): Promise<App> {
 
 /** Applies a settings patch (deep merge) and validates the result as a whole. */
 export async function updateAppSettings(svc: Services, app: App, patch: unknown): Promise<App> {
-  const settings = parseSettings(mergeSettings(app.settings, patch));
+  const settings = parseSettings(mergeSettings(app.settings, patch), svc.config.development);
   await svc.apps.updateSettings(app.id, settings, svc.now());
   return { ...app, settings };
 }

@@ -161,8 +161,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const codeId = newCodeId();
   // The message is composed before anything is written: a template that fails to render must
   // not leave behind a new code that was never sent.
-  const minutes = Math.round(ttl / 60);
-  const vars = { appName: app.name, minutes, code, link: "" };
+  const vars = { appName: app.name, ttlSeconds: ttl, code, link: "" };
   let template: TemplateName = "reset_link";
   if (kind === "sms_pin") template = "reset_pin";
   else if (delivery.via !== "return_code") {

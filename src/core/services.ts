@@ -38,7 +38,7 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     tokens: new TokenStore(db),
     codes: new ResetCodeStore(db, env.CODES),
     limits: new Limits(env.LIMITER),
-    notifier: new Notifier(env.DELIVERY),
+    notifier: new Notifier(env.DELIVERY, config.queueKey),
     hasher: new PasswordHasher({ pepper: config.pepper }),
     now: () => Date.now(),
     defer,

@@ -152,7 +152,10 @@ export const hashClientSecret = (secret: string) => sha256Base64url(secret);
 /** client_credentials: an app admin token for the app's backend. */
 export async function issueAdminToken(svc: Services, app: App, clientId: string, clientSecret: string): Promise<IssuedToken> {
   const idOk = constantTimeEqual(clientId, app.clientId);
-  const secretOk = constantTimeEqual(hashClientSecret(clientSecret), app.clientSecretHash);
+  const given = hashClientSecret(clientSecret);
+  // After a rotation the previous secret works until its grace period ends (core/apps.ts).
+  const previousOk = !!app.previousClientSecretHash && (app.previousValidUntil ?? 0) > svc.now() && constantTimeEqual(given, app.previousClientSecretHash);
+  const secretOk = constantTimeEqual(given, app.clientSecretHash) || previousOk;
   if (!idOk || !secretOk) throw new CoreError("unauthenticated", "The client credentials are not valid");
   const now = svc.now();
   const expiresAt = now + app.settings.adminTokenLifetimeSeconds * 1000;

@@ -13,7 +13,7 @@ import { type Env } from "../config/env";
 import { readRuntimeConfig } from "../config/runtime";
 import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
-import type { Channel, DeadLetter, DeliveryMessage } from "./message";
+import { type Channel, type DeadLetter, type DeliveryMessage, openFromQueue } from "./message";
 import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
 import { sendWith } from "./providers/index";
 import { emailProviderSchema, type ProviderSettings, smsProviderSchema } from "../config/delivery";
@@ -120,16 +120,17 @@ function isDeliveryMessage(body: unknown): body is DeliveryMessage {
 export const isDeadLetterQueue = (queue: string) => queue.endsWith("-dlq");
 
 export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  if (isDeadLetterQueue(batch.queue)) return recordDeadLetters(batch);
   let development: boolean;
+  let queueKey: string;
   try {
-    development = readRuntimeConfig(env).development;
+    ({ development, queueKey } = readRuntimeConfig(env));
   } catch (e) {
     // A configuration the operator must fix; the messages wait for the next deployment.
     console.error(JSON.stringify({ level: "error", event: "delivery_config", error: e instanceof Error ? e.message : "invalid configuration" }));
     for (const message of batch.messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     return;
   }
+  if (isDeadLetterQueue(batch.queue)) return recordDeadLetters(batch, queueKey);
   const ctx: SendContext = { env, development, now: () => Date.now(), timeoutMs: ATTEMPT_TIMEOUT_MS };
   // One read per app per batch, not per message: a batch is often one app's burst.
   const store = new AppStore(openDatabase(env.DB));
@@ -141,7 +142,7 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
       return app;
     },
   };
-  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps)));
+  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps, queueKey)));
 }
 
 async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup): Promise<ProviderSettings> {
@@ -153,8 +154,14 @@ async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup
   throw permanent(m.channel === "email" ? "no_provider:set settings.delivery.email or DELIVERY_EMAIL" : "no_provider:set settings.delivery.sms or DELIVERY_SMS");
 }
 
-async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup): Promise<void> {
-  const body = message.body;
+async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup, queueKey: string): Promise<void> {
+  const body = await openFromQueue(queueKey, message.body);
+  if (body === null) {
+    // Altered, or sealed with a QUEUE_KEY that has since changed: no retry can read it.
+    console.error(JSON.stringify({ level: "error", event: "delivery", id: message.id, attempt: message.attempts, outcome: "dropped", reason: "unreadable_message" }));
+    message.ack();
+    return;
+  }
   if (isDecoy(body)) {
     // Enumeration protection's stand-in for a real send (core/reset.ts): nothing to deliver or log.
     message.ack();
@@ -210,10 +217,14 @@ async function deadLetter(message: Message<unknown>, body: DeliveryMessage, env:
   logOutcome({ ...line, outcome: "dead_letter" });
 }
 
-/** The dead-letter queue's consumer: one structured line per message, then ack. */
-function recordDeadLetters(batch: MessageBatch<unknown>): void {
+/**
+ * The dead-letter queue's consumer: one structured line per message, then ack. A message Queues
+ * moved here after the last retry is still sealed; it is opened only to name it in the line.
+ */
+async function recordDeadLetters(batch: MessageBatch<unknown>, queueKey: string): Promise<void> {
   for (const message of batch.messages) {
-    const body = (typeof message.body === "object" && message.body !== null ? message.body : {}) as Partial<DeadLetter>;
+    const opened = await openFromQueue(queueKey, message.body);
+    const body = (typeof opened === "object" && opened !== null ? opened : {}) as Partial<DeadLetter>;
     const failure = body.failure;
     console.error(
       JSON.stringify({

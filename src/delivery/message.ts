@@ -1,7 +1,10 @@
 // What travels through the delivery Queue. The rendered text carries the code or link, so a
-// message body is never logged; storage keeps only hashes (docs/storage.md).
+// message body is never logged, and it rests on the queue (and on the dead-letter queue, after
+// the last retry) only sealed with QUEUE_KEY: AES-256-GCM, lib/seal.ts. Storage keeps only
+// hashes (docs/storage.md).
 
 import type { TemplateName } from "../i18n/messages";
+import { seal, sealingKey, unseal } from "../lib/seal";
 
 export type { TemplateName };
 export type Channel = "email" | "sms";
@@ -38,3 +41,38 @@ export interface DeliveryFailureRecord {
 export type DeadLetter = Pick<DeliveryMessage, "id" | "appId" | "channel" | "template" | "locale" | "createdAt"> & {
   failure?: DeliveryFailureRecord;
 };
+
+/** Enumeration protection's stand-in for a real send: sealed like one, dropped by the consumer. */
+export interface Decoy {
+  decoy: true;
+}
+
+/** The body of every message Latchkey puts on the delivery queue. */
+export interface SealedEnvelope {
+  v: 1;
+  sealed: string;
+}
+
+const PURPOSE = "latchkey delivery queue v1";
+
+export async function sealForQueue(queueKey: string, body: DeliveryMessage | Decoy): Promise<SealedEnvelope> {
+  return { v: 1, sealed: await seal(await sealingKey(queueKey, PURPOSE), JSON.stringify(body)) };
+}
+
+const isEnvelope = (body: unknown): body is SealedEnvelope =>
+  typeof body === "object" && body !== null && (body as SealedEnvelope).v === 1 && typeof (body as SealedEnvelope).sealed === "string";
+
+/**
+ * A queue body as the consumer reads it: an envelope opened (null when it was altered or sealed
+ * with another key), anything else as it is (messages queued before sealing existed).
+ */
+export async function openFromQueue(queueKey: string, body: unknown): Promise<unknown> {
+  if (!isEnvelope(body)) return body;
+  const plain = await unseal(await sealingKey(queueKey, PURPOSE), body.sealed);
+  if (plain === null) return null;
+  try {
+    return JSON.parse(plain) as unknown;
+  } catch {
+    return null;
+  }
+}

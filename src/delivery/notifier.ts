@@ -1,6 +1,6 @@
 // Puts messages on the delivery Queue. The API answers without waiting for any provider; the
 // queue consumer (consumer.ts) delivers, retries and dead-letters.
-import type { Channel, DeliveryMessage, TemplateName } from "./message";
+import { type Channel, type DeliveryMessage, type SealedEnvelope, sealForQueue, type TemplateName } from "./message";
 import type { TemplateSettings } from "../config/delivery";
 import { renderTemplate, type TemplateVars } from "./templates";
 import { type Locale } from "../i18n/locale";
@@ -17,7 +17,11 @@ export interface Outgoing {
 }
 
 export class Notifier {
-  constructor(private readonly queue: Queue<DeliveryMessage>) {}
+  constructor(
+    private readonly queue: Queue<SealedEnvelope>,
+    /** QUEUE_KEY: every body is sealed before it is queued (message.ts). */
+    private readonly queueKey: string,
+  ) {}
 
   compose(out: Outgoing, now = Date.now()): DeliveryMessage {
     const rendered = renderTemplate(out.template, out.locale, out.vars, out.templates);
@@ -35,12 +39,13 @@ export class Notifier {
 
   /** A queue message the consumer drops: enumeration protection's stand-in for a real send. */
   async sendDecoy(): Promise<void> {
-    await this.queue.send({ decoy: true } as unknown as DeliveryMessage, { contentType: "json" });
+    // Sealed like a real message: same work, same size class, indistinguishable on the queue.
+    await this.queue.send(await sealForQueue(this.queueKey, { decoy: true }), { contentType: "json" });
   }
 
   async send(out: Outgoing): Promise<DeliveryMessage> {
     const message = this.compose(out);
-    await this.queue.send(message, { contentType: "json" });
+    await this.queue.send(await sealForQueue(this.queueKey, message), { contentType: "json" });
     return message;
   }
 }

@@ -1,6 +1,7 @@
 // Built-in message templates, English and Japanese, overridable per app (settings.templates).
 // Variables are HTML-escaped in the HTML part, in built-in and override templates alike.
 import type { TemplateSettings } from "../config/delivery";
+import { formatDuration } from "../i18n/duration";
 import type { Locale } from "../i18n/locale";
 import { BUILT_IN, type Template, type TemplateName } from "../i18n/messages";
 
@@ -8,15 +9,15 @@ export interface TemplateVars {
   appName: string;
   link?: string;
   code?: string;
-  minutes?: number;
+  /** The code's lifetime: {{duration}} ("1 minute and 30 seconds", "1 時間") and {{minutes}} (whole minutes, rounded down). */
+  ttlSeconds?: number;
 }
 
 export const escapeHtml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
-const fill = (text: string, vars: TemplateVars, escape: boolean) =>
+const fill = (text: string, record: Record<string, unknown>, escape: boolean) =>
   text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
-    const record = vars as unknown as Record<string, unknown>;
     const value = Object.hasOwn(record, name) ? String(record[name] ?? "") : "";
     return escape ? escapeHtml(value) : value;
   });
@@ -26,5 +27,12 @@ export function renderTemplate(name: TemplateName, locale: Locale, vars: Templat
   const builtIn = BUILT_IN[locale][name];
   const override = overrides?.[locale]?.[name];
   const t = { subject: override?.subject ?? builtIn.subject, text: override?.text ?? builtIn.text, html: override?.html ?? builtIn.html };
-  return { subject: fill(t.subject, vars, false), text: fill(t.text, vars, false), html: fill(t.html, vars, true) };
+  const all: Record<string, unknown> = { ...vars };
+  if (vars.ttlSeconds !== undefined) {
+    all.duration = formatDuration(vars.ttlSeconds, locale);
+    // Rounded down: a message never promises more time than the code has.
+    all.minutes = Math.floor(vars.ttlSeconds / 60);
+  }
+  delete all.ttlSeconds;
+  return { subject: fill(t.subject, all, false), text: fill(t.text, all, false), html: fill(t.html, all, true) };
 }

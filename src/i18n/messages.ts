@@ -14,18 +14,18 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
   en: {
     reset_link: {
       subject: "Reset your {{appName}} password",
-      text: "Someone asked to reset the password of your {{appName}} account. To choose a new password, open this link within {{minutes}} minutes:\n{{link}}\nIf it was not you, ignore this message; your password stays as it is.",
-      html: '<p>Someone asked to reset the password of your {{appName}} account.</p><p><a href="{{link}}">Choose a new password</a> (valid for {{minutes}} minutes).</p><p>If it was not you, ignore this message; your password stays as it is.</p>',
+      text: "Someone asked to reset the password of your {{appName}} account. To choose a new password, open this link within {{duration}}:\n{{link}}\nIf it was not you, ignore this message; your password stays as it is.",
+      html: '<p>Someone asked to reset the password of your {{appName}} account.</p><p><a href="{{link}}">Choose a new password</a> (valid for {{duration}}).</p><p>If it was not you, ignore this message; your password stays as it is.</p>',
     },
     reset_pin: {
       subject: "Your {{appName}} reset code",
-      text: "Your {{appName}} password reset code is {{code}}. It expires in {{minutes}} minutes.",
-      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+      text: "Your {{appName}} password reset code is {{code}}. It expires in {{duration}}.",
+      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{duration}}.</p>",
     },
     reset_code: {
       subject: "Your {{appName}} reset code",
-      text: "Your {{appName}} password reset code is {{code}}. It expires in {{minutes}} minutes.",
-      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+      text: "Your {{appName}} password reset code is {{code}}. It expires in {{duration}}.",
+      html: "<p>Your {{appName}} password reset code is <strong>{{code}}</strong>. It expires in {{duration}}.</p>",
     },
     password_changed: {
       subject: "Your {{appName}} password was changed",
@@ -36,18 +36,18 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
   ja: {
     reset_link: {
       subject: "{{appName}} のパスワード再設定",
-      text: "{{appName}} アカウントのパスワード再設定が要求されました。{{minutes}} 分以内に次のリンクを開いて、新しいパスワードを設定してください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。",
-      html: '<p>{{appName}} アカウントのパスワード再設定が要求されました。</p><p><a href="{{link}}">新しいパスワードを設定する</a>（{{minutes}} 分間有効）</p><p>心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。</p>',
+      text: "{{appName}} アカウントのパスワード再設定が要求されました。{{duration}}以内に次のリンクを開いて、新しいパスワードを設定してください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。",
+      html: '<p>{{appName}} アカウントのパスワード再設定が要求されました。</p><p><a href="{{link}}">新しいパスワードを設定する</a>（{{duration}}有効）</p><p>心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。</p>',
     },
     reset_pin: {
       subject: "{{appName}} の確認コード",
-      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{minutes}} 分で無効になります。",
-      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
+      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{duration}}で無効になります。",
+      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{duration}}で無効になります。</p>",
     },
     reset_code: {
       subject: "{{appName}} の確認コード",
-      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{minutes}} 分で無効になります。",
-      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
+      text: "{{appName}} のパスワード再設定コードは {{code}} です。{{duration}}で無効になります。",
+      html: "<p>{{appName}} のパスワード再設定コードは <strong>{{code}}</strong> です。{{duration}}で無効になります。</p>",
     },
     password_changed: {
       subject: "{{appName}} のパスワードが変更されました",

@@ -1,6 +1,6 @@
 // Apps (tenants) in D1. Settings are stored as JSON and parsed on read, so a setting added
 // later gets its default for apps created before it.
-import { eq, sql } from "drizzle-orm";
+import { asc, eq, gt, sql } from "drizzle-orm";
 import { type AppSettings, appSettingsSchema } from "../config/settings";
 import type { Database } from "./db";
 import { apps } from "./schema";
@@ -15,6 +15,10 @@ export interface App {
   settings: AppSettings;
   createdAt: number;
   changedAt: number;
+  /** The key and secret hash before the last rotation, accepted until previousValidUntil. */
+  previousAppKey?: string | null;
+  previousClientSecretHash?: string | null;
+  previousValidUntil?: number | null;
 }
 
 type AppRow = typeof apps.$inferSelect;
@@ -29,10 +33,25 @@ export class AppStore {
     return row ? toApp(row) : null;
   }
 
+  /** Up to `limit` apps in id order, after `after` when given (keyset paging: stable while apps come and go). */
+  async list(after: string | null, limit: number): Promise<App[]> {
+    const query = this.db.select().from(apps);
+    const rows = await (after === null ? query : query.where(gt(apps.id, after))).orderBy(asc(apps.id)).limit(limit).all();
+    return rows.map(toApp);
+  }
+
   /** Inserts the app; false when its id is taken. */
   async insert(app: App): Promise<boolean> {
     const rows = await this.db.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
     return rows.length === 1;
+  }
+
+  /** Replaces the key and secret, keeping the old pair valid until `previousValidUntil`. */
+  async rotateCredentials(id: string, next: { appKey: string; clientSecretHash: string }, previous: { appKey: string; clientSecretHash: string }, previousValidUntil: number, now: number): Promise<void> {
+    await this.db
+      .update(apps)
+      .set({ ...next, previousAppKey: previous.appKey, previousClientSecretHash: previous.clientSecretHash, previousValidUntil, changedAt: now })
+      .where(eq(apps.id, id));
   }
 
   async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {

@@ -37,6 +37,12 @@ export class RateLimiter extends DurableObject {
     return { allowed: true, retryAfterSeconds: 0 };
   }
 
+  /** For /healthz: the object answers and its storage reads, without counting anything. */
+  ping(): "ok" {
+    this.sql.exec("SELECT 1").toArray();
+    return "ok";
+  }
+
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }
@@ -54,5 +60,11 @@ export class Limits {
   async hit(key: string, rule: LimitRule): Promise<LimitDecision> {
     const stub = this.namespace.get(this.namespace.idFromName(key));
     return stub.hit(rule.limit, rule.windowSeconds);
+  }
+
+  /** Reaches one object (its own key, never a real limit's) and back. */
+  async ping(): Promise<void> {
+    const stub = this.namespace.get(this.namespace.idFromName("healthz"));
+    await stub.ping();
   }
 }

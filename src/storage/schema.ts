@@ -13,6 +13,10 @@ export const apps = sqliteTable("apps", {
   settings: text("settings", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
   createdAt: integer("created_at").notNull(),
   changedAt: integer("changed_at").notNull(),
+  // The credentials before the last rotation, valid until previousValidUntil (migration 0004).
+  previousAppKey: text("previous_app_key"),
+  previousClientSecretHash: text("previous_client_secret_hash"),
+  previousValidUntil: integer("previous_valid_until"),
 });
 
 export const users = sqliteTable(

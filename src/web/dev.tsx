@@ -42,19 +42,70 @@ dev.get("/outbox", async (c) => {
   const messages = await listOutbox(c.var.svc, to);
   const wantsHtml = c.req.query("format") === "html" || (c.req.header("Accept") ?? "").includes("text/html");
   if (!wantsHtml) return c.json({ messages });
-  return c.html("<!doctype html>\n" + (<OutboxPage messages={messages} to={to} />).toString());
+  // The page runs no script and loads nothing; previews live in sandboxed frames (below).
+  c.header("Content-Security-Policy", PAGE_CSP);
+  c.header("Cache-Control", "no-store");
+  c.header("Referrer-Policy", "no-referrer");
+  return c.html("<!doctype html>\n" + (<OutboxPage messages={messages} to={to} origin={c.var.svc.config.publicUrl} />).toString());
 });
 
+/** Clears the outbox: `curl -X DELETE http://127.0.0.1:8787/dev/outbox`. */
 dev.delete("/outbox", async (c) => {
   await clearOutbox(c.var.svc);
   return c.body(null, 204);
 });
 
-const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}
-article{border:1px solid #ccc;border-radius:6px;padding:0 1rem;margin:1rem 0}.meta{color:#555}pre{white-space:pre-wrap}`;
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * What a message's HTML part may do inside its preview: show itself with inline styles and inline
+ * images, nothing else. No script (the frame's sandbox forbids it as well), no fetch of any
+ * remote image or font, which would tell a tracker that someone looked.
+ */
+const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+const previewDocument = (html: string) =>
+  `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}">` +
+  `<base target="_blank"><style>body{font:15px/1.5 system-ui,sans-serif;margin:.5rem;overflow-wrap:anywhere}</style>${html}`;
+
+const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:1rem auto;padding:0 .75rem;color:#111;overflow-wrap:anywhere}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin:.75rem 0 .25rem;overflow-wrap:anywhere}
+article{border:1px solid #ccc;border-radius:6px;padding:0 .75rem .75rem;margin:1rem 0}.meta{color:#555;margin:0;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font:inherit;background:#f6f6f6;padding:.5rem;border-radius:4px;margin:.5rem 0}
+a{color:#0645ad}iframe{width:100%;height:12rem;border:1px solid #ddd;border-radius:4px;background:#fff}
+details{margin:.5rem 0}summary{cursor:pointer}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+input{font:inherit;padding:.25rem .5rem;min-width:0;flex:1 1 12rem}button{font:inherit;padding:.25rem .75rem}code{overflow-wrap:anywhere}`;
+
+const LINK = /https?:\/\/[^\s<>"']+/g;
+
+/** Message text with every http(s) URL as a link; the rest stays text (hono/jsx escapes both). */
+function Linked({ text }: { text: string }) {
+  const parts: (string | { href: string })[] = [];
+  let last = 0;
+  for (const match of text.matchAll(LINK)) {
+    // A sentence's closing punctuation is not part of the link.
+    const href = match[0].replace(/[.,;:!?)\]]+$/, "");
+    parts.push(text.slice(last, match.index), { href });
+    last = match.index + href.length;
+  }
+  parts.push(text.slice(last));
+  return (
+    <pre>
+      {parts.map((p) =>
+        typeof p === "string" ? (
+          p
+        ) : (
+          <a href={p.href} rel="noreferrer">
+            {p.href}
+          </a>
+        ),
+      )}
+    </pre>
+  );
+}
 
 /** hono/jsx escapes every value, so message text (which holds user input) cannot become markup. */
-function OutboxPage({ messages, to }: { messages: OutboxMessage[]; to: string | undefined }) {
+function OutboxPage({ messages, to, origin }: { messages: OutboxMessage[]; to: string | undefined; origin: string }) {
   return (
     <html lang="en">
       <head>
@@ -65,14 +116,30 @@ function OutboxPage({ messages, to }: { messages: OutboxMessage[]; to: string | 
       </head>
       <body>
         <h1>Dev outbox{to ? ` for ${to}` : ""}</h1>
-        <p>{messages.length} message(s), newest first. Nothing here was really sent.</p>
-        {messages.length === 0 ? <p>No messages yet.</p> : messages.map((m) => (
+        <p>
+          {messages.length} {messages.length === 1 ? "message" : "messages"}, newest first. Nothing here was really sent. Clear it with{" "}
+          <code>curl -X DELETE {origin}/dev/outbox</code>.
+        </p>
+        <form method="get" action="/dev/outbox">
+          <input type="hidden" name="format" value="html" />
+          <label for="to">To</label>
+          <input id="to" name="to" type="search" value={to ?? ""} placeholder="address or +phone" />
+          <button type="submit">Filter</button>
+        </form>
+        {messages.length === 0 ? <p>No messages yet.</p> : messages.map((m, i) => (
           <article>
             <h2>{m.subject}</h2>
             <p class="meta">
               {m.channel} to <strong>{m.to}</strong> · {m.template} · app {m.appId} · {m.createdAt}
             </p>
-            <pre>{m.text}</pre>
+            <Linked text={m.text} />
+            {m.html ? (
+              <details open={i === 0}>
+                <summary>HTML part</summary>
+                {/* sandbox="" : no script, no forms, no navigation, an opaque origin. */}
+                <iframe sandbox="" srcdoc={previewDocument(m.html)} title={`HTML part of ${m.subject}`} referrerpolicy="no-referrer" />
+              </details>
+            ) : null}
           </article>
         ))}
       </body>

@@ -15,21 +15,21 @@ async function fetchIn(environment: Record<string, string>, path: string, init: 
   return res;
 }
 
-const production = (path: string, init: RequestInit = {}) => fetchIn({ ENVIRONMENT: "production", ADMIN_TOKEN: PRODUCTION_TOKEN }, path, init);
+const production = (path: string, init: RequestInit = {}) => fetchIn({ ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: PRODUCTION_TOKEN }, path, init);
 
 describe("runtime configuration", () => {
   it("refuses the development admin token in production", () => {
-    expect(() => readRuntimeConfig({ ...env, ENVIRONMENT: "production", ADMIN_TOKEN: DEV_ADMIN_TOKEN })).toThrow(ConfigError);
+    expect(() => readRuntimeConfig({ ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: DEV_ADMIN_TOKEN })).toThrow(ConfigError);
   });
 
   it("refuses an admin token shorter than 32 characters in production", () => {
-    expect(() => readRuntimeConfig({ ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "s".repeat(31) })).toThrow(ConfigError);
-    expect(readRuntimeConfig({ ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "s".repeat(32) }).adminToken).toBe("s".repeat(32));
+    expect(() => readRuntimeConfig({ ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "s".repeat(31) })).toThrow(ConfigError);
+    expect(readRuntimeConfig({ ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "s".repeat(32) }).adminToken).toBe("s".repeat(32));
   });
 
   it("treats a missing ENVIRONMENT as production", () => {
     expect(() => readRuntimeConfig({ ...env, ENVIRONMENT: undefined, ADMIN_TOKEN: DEV_ADMIN_TOKEN })).toThrow(ConfigError);
-    expect(readRuntimeConfig({ ...env, ENVIRONMENT: undefined, ADMIN_TOKEN: PRODUCTION_TOKEN }).development).toBe(false);
+    expect(readRuntimeConfig({ ...env, ENVIRONMENT: undefined, PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: PRODUCTION_TOKEN }).development).toBe(false);
   });
 
   it("refuses an unknown ENVIRONMENT rather than guessing", () => {
@@ -42,11 +42,11 @@ describe("runtime configuration", () => {
   });
 
   it("runs production without any admin token (the admin API is then closed)", () => {
-    expect(readRuntimeConfig({ ...env, ENVIRONMENT: "production", ADMIN_TOKEN: undefined }).adminToken).toBeUndefined();
+    expect(readRuntimeConfig({ ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: undefined }).adminToken).toBeUndefined();
   });
 
   it("answers 503 on every route when misconfigured, without revealing why", async () => {
-    const res = await fetchIn({ ENVIRONMENT: "production", ADMIN_TOKEN: DEV_ADMIN_TOKEN }, "/admin/apps/someapp12", {
+    const res = await fetchIn({ ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: DEV_ADMIN_TOKEN }, "/admin/apps/someapp12", {
       headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` },
     });
     expect(res.status).toBe(503);
@@ -74,7 +74,7 @@ describe("production", () => {
   });
 
   it("closes the admin API when no admin token is configured", async () => {
-    const res = await fetchIn({ ENVIRONMENT: "production", ADMIN_TOKEN: "" }, "/admin/apps", {
+    const res = await fetchIn({ ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "" }, "/admin/apps", {
       method: "POST",
       headers: { Authorization: "Bearer ", "Content-Type": "application/json" },
       body: "{}",

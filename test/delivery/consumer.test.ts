@@ -160,7 +160,7 @@ describe("a batch", () => {
 });
 
 describe("choosing the provider", () => {
-  const production = { ENVIRONMENT: "production", ADMIN_TOKEN: undefined };
+  const production = { ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: undefined };
 
   it("uses the development outbox when nothing is configured in development", async () => {
     const app = await createApp();

@@ -235,7 +235,7 @@ describe("webhook", () => {
     const failure = await failureOf(
       sendWith({ provider: "webhook", url: "http://127.0.0.1:9999/hook", secret: webhookSecret() }, deliveryMessage(), sendContext({ development: false })),
     );
-    expect(failure).toMatchObject({ retryable: false, reason: "webhook_url_not_https" });
+    expect(failure).toMatchObject({ retryable: false, reason: "webhook_destination_refused" });
     expect(calls).toHaveLength(0);
   });
 });

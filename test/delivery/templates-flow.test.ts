@@ -17,7 +17,7 @@ async function appNamed(name: string, settings: Record<string, unknown>): Promis
 describe("templates", () => {
   it("escape every variable in an override's HTML and none in its text", () => {
     const overrides = { en: { reset_pin: { subject: "{{appName}} code", text: "{{appName}}: {{code}}", html: "<h1>{{appName}}</h1><p>{{ code }}</p>" } } };
-    const rendered = renderTemplate("reset_pin", "en", { appName: `<b>Tom & "Jerry's"</b>`, code: "<123>", minutes: 10 }, overrides);
+    const rendered = renderTemplate("reset_pin", "en", { appName: `<b>Tom & "Jerry's"</b>`, code: "<123>", ttlSeconds: 600 }, overrides);
     expect(rendered).toEqual({
       subject: `<b>Tom & "Jerry's"</b> code`,
       text: `<b>Tom & "Jerry's"</b>: <123>`,

@@ -18,7 +18,7 @@ const message = (id: string, to: string, createdAt: string) => ({
 
 async function inProduction(path: string): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://latchkey.test${path}`), { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "p".repeat(40) }, ctx);
+  const res = await app.fetch(new Request(`http://latchkey.test${path}`), { ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "p".repeat(40) }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -52,6 +52,27 @@ describe("dev outbox", () => {
     expect(html).not.toContain("Text <m3>");
   });
 
+  it("shows links as links and previews the HTML part in a sandboxed frame under a strict CSP", async () => {
+    await outboxStub(env.OUTBOX).put({
+      ...message("m4", "dog@example.com", "2026-01-01T00:00:03.000Z"),
+      text: "Open https://latchkey.test/reset/app/user/Tok_en-1. Then rest.",
+      html: `<p>Hi</p><script>alert("x")</script><a href="https://latchkey.test/reset/app/user/Tok_en-1">go</a>`,
+    });
+    const res = await call("/dev/outbox?format=html&to=dog%40example.com");
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("script-src");
+    const html = await res.text();
+    // The sentence's full stop stays outside the link.
+    expect(html).toContain('<a href="https://latchkey.test/reset/app/user/Tok_en-1" rel="noreferrer">https://latchkey.test/reset/app/user/Tok_en-1</a>. Then rest.');
+    expect(html).toMatch(/<iframe sandbox="" srcdoc="[^"]*"/);
+    const srcdoc = /srcdoc="([^"]*)"/.exec(html)![1]!;
+    // The message's markup only ever appears escaped inside the attribute, behind its own CSP.
+    expect(srcdoc).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+    expect(srcdoc).toContain("default-src &#39;none&#39;");
+    expect(html).not.toContain("<script");
+  });
+
   it("seeds the demo app once with the development credentials", async () => {
     const body = { appId: "demoapp1", appKey: "demo-app-key-0123456789abcdef", clientId: "demo-client-id", clientSecret: "demo-client-secret", name: "Demo" };
     const init = { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: body };
@@ -70,7 +91,7 @@ describe("dev outbox", () => {
 
   it("refuses to run in production with the development admin token", async () => {
     const ctx = createExecutionContext();
-    const res = await app.fetch(new Request("http://latchkey.test/admin/apps/x"), { ...env, ENVIRONMENT: "production", ADMIN_TOKEN: "dev-admin-token" }, ctx);
+    const res = await app.fetch(new Request("http://latchkey.test/admin/apps/x"), { ...env, ENVIRONMENT: "production", PUBLIC_URL: "https://auth.example.com", ADMIN_TOKEN: "dev-admin-token" }, ctx);
     expect(res.status).toBe(503);
   });
 });

@@ -1,6 +1,6 @@
 // A generic HTTP POST signed per Standard Webhooks (https://www.standardwebhooks.com/):
 // webhook-id is the message id, the same on every attempt, so the receiver can drop repeats.
-import { isLoopbackHost, type SmsProviderSettings } from "../../config/delivery";
+import { type SmsProviderSettings, webhookDestinationProblem } from "../../config/delivery";
 import { hmacSha256 } from "../../lib/digest";
 import type { DeliveryMessage } from "../message";
 import { base64, fromBase64, permanent, request, type SendContext, type Sent } from "./http";
@@ -15,9 +15,10 @@ export function signWebhook(secret: string, id: string, timestamp: number, body:
 }
 
 export async function sendWithWebhook(config: WebhookSettings, message: DeliveryMessage, ctx: SendContext): Promise<Sent> {
-  // Settings allow http on loopback for local development; a deployed Worker sends only over TLS.
-  const url = new URL(config.url);
-  if (!ctx.development && (url.protocol !== "https:" || isLoopbackHost(url.hostname))) throw permanent("webhook_url_not_https");
+  // Checked again at each send: DELIVERY_EMAIL / DELIVERY_SMS and settings saved before this rule
+  // existed reach here without core/apps.ts having seen them. A deployed Worker sends only over
+  // TLS to a public host.
+  if (webhookDestinationProblem(config.url, ctx.development)) throw permanent("webhook_destination_refused");
   const { id, appId, channel, to, subject, text, html, template, locale, createdAt } = message;
   const body = JSON.stringify({ id, appId, channel, to, subject, text, html, template, locale, createdAt });
   // The timestamp is the attempt's: receivers reject stale ones, and the signature covers it.

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
-import { createApp, deleteApp, describeApp, requireApp, updateAppSettings } from "../../core/apps";
+import { createApp, deleteApp, describeApp, listApps, MAX_ROTATION_GRACE_SECONDS, requireApp, rotateAppCredentials, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
@@ -87,6 +87,21 @@ admin.post("/apps", async (c) => {
   return c.json({ ...describeApp(app), clientSecret }, 201);
 });
 
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  after: z.string().regex(/^[a-z0-9]{1,64}$/, "an appId from a previous page's next").optional(),
+});
+
+/** GET /admin/apps?limit=50&after=<next>: apps in id order, a page at a time. */
+admin.get("/apps", async (c) => {
+  const parsed = listQuery.safeParse(c.req.query());
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new AdminError(400, "invalid_request", message, field);
+  }
+  return c.json(await listApps(c.var.svc, { after: parsed.data.after ?? null, limit: parsed.data.limit }));
+});
+
 admin.get("/apps/:appId", async (c) => c.json(describeApp(await requireApp(c.var.svc, c.req.param("appId")))));
 
 admin.patch("/apps/:appId", async (c) => {
@@ -94,6 +109,19 @@ admin.patch("/apps/:appId", async (c) => {
   const app = await requireApp(svc, c.req.param("appId"));
   const body = await readBody(c, patchSchema);
   return c.json(describeApp(await updateAppSettings(svc, app, body.settings)));
+});
+
+const rotateSchema = z.strictObject({
+  /** How long the old key and secret keep working (default one day; 0 ends them at once). */
+  graceSeconds: z.int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(86_400),
+});
+
+/** POST /admin/apps/{appId}/rotate: a new appKey and clientSecret, shown once. */
+admin.post("/apps/:appId/rotate", async (c) => {
+  const svc = c.var.svc;
+  const app = await requireApp(svc, c.req.param("appId"));
+  const body = await readBody(c, rotateSchema);
+  return c.json({ appId: app.id, ...(await rotateAppCredentials(svc, app, body.graceSeconds)) });
 });
 
 admin.delete("/apps/:appId", async (c) => {

@@ -4,13 +4,12 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
-import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
-import { type App, findApp } from "../../core/apps";
+import { type App, appKeyMatches, findApp } from "../../core/apps";
 import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
@@ -126,7 +125,7 @@ async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCal
     [basic?.id, basic?.key],
     [headerId, headerKey],
   ] as const) {
-    if (id !== undefined && (id !== app.id || !constantTimeEqual(key ?? "", app.appKey))) throw unauthorized(appId, "The app credentials are not valid");
+    if (id !== undefined && (id !== app.id || !appKeyMatches(svc, app, key ?? ""))) throw unauthorized(appId, "The app credentials are not valid");
   }
   if (token) {
     if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
