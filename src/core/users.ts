@@ -6,6 +6,7 @@ export type { User };
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { CoreError } from "./errors";
 import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
+import { HashRefused, importHash } from "./hashes";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
@@ -28,8 +29,12 @@ export interface Registration {
   locale?: string;
   country?: string;
   password?: string;
-  /** An existing scrypt PHC hash to import instead of a password. */
+  /** An existing hash to import instead of a password: native scrypt PHC or a format of core/hashes. */
   passwordHash?: string;
+  /** Names the hash's format where the string does not (Firebase); optional otherwise. */
+  hashFormat?: string;
+  /** Per-import parameters of the format (Firebase: signerKey, saltSeparator, rounds, memCost, salt). */
+  hashParams?: Record<string, unknown>;
   changeRequired?: boolean;
 }
 
@@ -44,10 +49,7 @@ export async function register(svc: Services, app: App, input: Registration): Pr
   if (input.password !== undefined) {
     await enforcePasswordPolicy(input.password, app.settings.passwordPolicy);
   } else if (input.passwordHash !== undefined) {
-    if (!parsePhc(input.passwordHash)) {
-      throw new CoreError("invalid_input", "Only scrypt hashes in PHC format can be imported", { field: "hashedPassword" });
-    }
-    passwordHash = input.passwordHash;
+    passwordHash = acceptImportedHash(input.passwordHash, input.hashFormat, input.hashParams);
   }
   const now = svc.now();
   const trust = app.settings.trustRegisteredAddresses;
@@ -85,6 +87,20 @@ export async function register(svc: Services, app: App, input: Registration): Pr
   const user = await svc.users.byId(app.id, row.id);
   if (!user) throw new Error("registered user vanished");
   return user;
+}
+
+/**
+ * What an imported hash is stored as: a native PHC string as is, a foreign one once its format's
+ * bounds are met (refused here, at import, never at sign-in). It is replaced at the first sign-in.
+ */
+export function acceptImportedHash(hash: string, format?: string, params?: Record<string, unknown>): string {
+  if (format === undefined && parsePhc(hash)) return hash;
+  try {
+    return importHash(hash, format, params).stored;
+  } catch (e) {
+    if (e instanceof HashRefused) throw new CoreError("invalid_input", `The password hash cannot be imported: ${e.message}`, { field: "passwordHash" });
+    throw e;
+  }
 }
 
 /** How a sign-in name is read: Kii accepts a login name, an email address or "+phone". */
