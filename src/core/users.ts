@@ -52,8 +52,24 @@ export async function register(svc: Services, app: App, input: Registration): Pr
     passwordHash = acceptImportedHash(input.passwordHash, input.hashFormat, input.hashParams);
   }
   const now = svc.now();
+  const row = newUserRow(app, input, passwordHash, now);
+  const taken = await svc.users.conflict(row);
+  if (taken) throw new CoreError("user_exists", "User already exists", { field: taken });
+  // Hash only once we know the insert can succeed: the hash is the expensive part.
+  if (input.password !== undefined) {
+    row.passwordHash = await svc.hasher.hash(input.password);
+    row.passwordChangedAt = now;
+  }
+  if (!(await svc.users.insert(row))) throw new CoreError("user_exists", "User already exists", { field: "loginName" });
+  const user = await svc.users.byId(app.id, row.id);
+  if (!user) throw new Error("registered user vanished");
+  return user;
+}
+
+/** The row of a new user (registration and bulk import); the password hash is decided by the caller. */
+export function newUserRow(app: App, input: Registration, passwordHash: string | null, now: number): NewUser {
   const trust = app.settings.trustRegisteredAddresses;
-  const row: NewUser = {
+  return {
     id: input.userId ?? numericId(now),
     appId: app.id,
     loginName: input.loginName ?? null,
@@ -76,17 +92,6 @@ export async function register(svc: Services, app: App, input: Registration): Pr
     createdAt: now,
     changedAt: now,
   };
-  const taken = await svc.users.conflict(row);
-  if (taken) throw new CoreError("user_exists", "User already exists", { field: taken });
-  // Hash only once we know the insert can succeed: the hash is the expensive part.
-  if (input.password !== undefined) {
-    row.passwordHash = await svc.hasher.hash(input.password);
-    row.passwordChangedAt = now;
-  }
-  if (!(await svc.users.insert(row))) throw new CoreError("user_exists", "User already exists", { field: "loginName" });
-  const user = await svc.users.byId(app.id, row.id);
-  if (!user) throw new Error("registered user vanished");
-  return user;
 }
 
 /**
