@@ -9,11 +9,14 @@ import { E164, EMAIL, isValidUserId, LOGIN_NAME } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import type { Services } from "./services";
+import { UNKNOWN_PASSWORD } from "./hashes";
 import { acceptImportedHash, newUserRow, type Registration } from "./users";
 
 /** One user to import, as the face parsed it. */
 export interface ImportRecord extends Registration {
   disabled?: boolean;
+  /** The user has a password elsewhere that could not be exported (Kii): resets work, no sign-in until one. */
+  passwordUnknown?: boolean;
 }
 
 export type ImportEntry = { line: number; record: ImportRecord } | { line: number; refused: string; field?: string };
@@ -49,7 +52,9 @@ function check(record: ImportRecord): void {
   if (record.email !== undefined && !EMAIL.test(record.email)) throw bad("email", "email is not an email address");
   if (record.phone !== undefined && !E164.test(record.phone)) throw bad("phone", "phone must be an international number such as +819012345678");
   if (!record.loginName && !record.email && !record.phone) throw bad("loginName", "A login name, email address or phone number is required");
-  if (record.password !== undefined && record.passwordHash !== undefined) throw bad("password", "Give password or passwordHash, not both");
+  if ([record.password, record.passwordHash, record.passwordUnknown || undefined].filter((x) => x !== undefined).length > 1) {
+    throw bad("password", "Give one of password, passwordHash and passwordUnknown");
+  }
 }
 
 /** Imports every entry, reporting each one's result through `report` in line order. */
@@ -99,7 +104,12 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
       ].filter((k): k is string => Boolean(k));
       const clash = keys.find((k) => seen.has(k));
       if (clash) throw new CoreError("invalid_input", `duplicate of line ${seen.get(clash)} (same ${clash.slice(0, clash.indexOf(":"))})`, { field: clash.slice(0, clash.indexOf(":")) });
-      const hash = record.passwordHash !== undefined ? acceptImportedHash(record.passwordHash, record.hashFormat, record.hashParams) : null;
+      const hash =
+        record.passwordHash !== undefined
+          ? acceptImportedHash(record.passwordHash, record.hashFormat, record.hashParams)
+          : record.passwordUnknown
+            ? UNKNOWN_PASSWORD
+            : null;
       if (record.password !== undefined) await enforcePasswordPolicy(record.password, app.settings.passwordPolicy);
       for (const k of keys) seen.set(k, line);
       valid.push({ line, record, hash });

@@ -10,7 +10,7 @@ import { scrypt as scryptCallback } from "node:crypto";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { base64, fromBase64 } from "../lib/encoding";
 import { randomBytes } from "../lib/random";
-import { verifyForeignHash } from "./hashes";
+import { UNKNOWN_PASSWORD, verifyForeignHash } from "./hashes";
 
 export interface ScryptParams {
   logN: number;
@@ -102,6 +102,10 @@ export class PasswordHasher {
    */
   async verify(password: string, phc: string): Promise<boolean> {
     const parsed = parsePhc(phc);
+    if (phc === UNKNOWN_PASSWORD) {
+      await this.burn(password);
+      return false;
+    }
     // Foreign hashes get the password as typed: their makers did not normalise it.
     if (!parsed) return verifyForeignHash(password, phc);
     // A peppered hash cannot be checked once the pepper is gone: fail closed.

@@ -2,7 +2,7 @@
 // result per line (created / updated / refused with reason and line number) and a summary.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, createApp, type TestApp } from "../helpers";
+import { ADMIN_TOKEN, call, createApp, kiiHeaders, type TestApp } from "../helpers";
 import { signInStatus, unique, userRow } from "../kii/password-helpers";
 
 type Result = { line: number; status: "created" | "updated" | "refused"; userId?: string; reason?: string; field?: string };
@@ -153,6 +153,17 @@ describe("users:import", () => {
     );
     expect(lines.map((l) => l.status)).toEqual(["refused", "updated", "created"]);
     expect(lines[0]!.reason).toMatch(/email/);
+  });
+
+  it("passwordUnknown (Kii): no password signs in, but the user can reset through the normal path", async () => {
+    const app = await createApp();
+    const a = unique("kii");
+    const { lines } = await results(await importNdjson(app, [{ loginName: a, email: `${a}@example.com`, emailVerified: true, passwordUnknown: true }]));
+    expect(lines[0]!.status).toBe("created");
+    expect(await signInStatus(app, a, "")).toBe(400);
+    expect(await signInStatus(app, a, "$unknown$")).toBe(400);
+    const reset = await call(`/api/apps/${app.appId}/users/EMAIL:${a}@example.com/password/request-reset`, { method: "POST", headers: kiiHeaders(app) });
+    expect(reset.status, await reset.text()).toBe(204);
   });
 
   it("answers 415 for another content type, 401 without the admin token, 404 for an unknown app", async () => {

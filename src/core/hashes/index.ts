@@ -42,6 +42,12 @@ const FORMAT_NAMES: Record<string, HashFormat> = {
 };
 export const HASH_FORMAT_NAMES = Object.keys(FORMAT_NAMES);
 
+/**
+ * Stored for a user imported with a password that exists elsewhere but could not be exported
+ * (Kii): the account has a password, so resets work as for anyone, but no password matches it.
+ */
+export const UNKNOWN_PASSWORD = "$unknown$";
+
 /** A stored foreign hash, or why it is not one. Throws HashRefused. */
 export function parseForeignHash(stored: string): ForeignHash {
   if (stored.length > 1024) throw new HashRefused("the hash is longer than 1024 characters");

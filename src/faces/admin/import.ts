@@ -29,6 +29,7 @@ const importLine = z.strictObject({
   password: text(1024).optional(),
   passwordHash: text(1024).optional(),
   hashFormat: text(40).optional(),
+  passwordUnknown: z.boolean().optional(),
   hashParams: z.record(z.string().max(40), z.union([z.string().max(512), z.number()])).optional(),
   changeRequired: z.boolean().optional(),
   disabled: z.boolean().optional(),
