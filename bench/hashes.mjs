@@ -112,7 +112,8 @@ try {
   });
   const app = await appRes.json();
   const kii = { "X-Kii-AppID": app.appId, "X-Kii-AppKey": app.appKey, "Content-Type": "application/json" };
-  const list = formats();
+  const only = process.env.BENCH_FORMATS ? new RegExp(process.env.BENCH_FORMATS, "i") : null;
+  const list = formats().filter(([name]) => !only || only.test(name));
   // One user per format and sample, so that no account sees more than REPEATS wrong passwords.
   const users = [["native scrypt N=2^14 r=8 p=5", null], ...list];
   const lines = [];
@@ -145,12 +146,14 @@ try {
     for (let f = 0; f < users.length; f++) {
       const times = [];
       for (let s = 0; s < SAMPLES; s++) times.push(await signIn(`hash-${f}-${s}`));
+      if (r === 0) console.error(`  ${users[f][0]}: ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
       perFormat.push(median(times) - bareMs);
     }
     perFormat.forEach((t, f) => {
       ms[f].push(t);
       ratios[f].push(t / perFormat[0]);
     });
+    console.error(`repeat ${r + 1}/${REPEATS}: ${perFormat.map((t, f) => `${users[f][0]} ${t.toFixed(0)} ms`).join("; ")}`);
   }
   console.log(`\nForeign hash verification in workerd (wrong-password sign-in − bare route), ${REPEATS} interleaved repeats × ${SAMPLES} samples\n`);
   console.log("format".padEnd(42), "ms (med)".padStart(9), "× native: min".padStart(15), "median".padStart(8), "max".padStart(8));

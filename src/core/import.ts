@@ -205,7 +205,7 @@ async function write(svc: Services, planned: Planned[], results: Map<number, Imp
           : [await svc.users.insertManyStatement([p.row])];
         report(p, (rows as { id: string }[]).length === 1, results);
       } catch {
-        results.set(p.line, refuse(p.line, "another user of the app already has this email address or phone number", "email"));
+        results.set(p.line, refuse(p.line, "another user of the app already has this login name, email address or phone number"));
       }
     }
     return;

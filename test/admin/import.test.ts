@@ -152,7 +152,7 @@ describe("users:import", () => {
       ]),
     );
     expect(lines.map((l) => l.status)).toEqual(["refused", "updated", "created"]);
-    expect(lines[0]!.reason).toMatch(/email/);
+    expect(lines[0]!.reason).toMatch(/another user of the app already has this login name, email address or phone number/);
   });
 
   it("passwordUnknown (Kii): no password signs in, but the user can reset through the normal path", async () => {

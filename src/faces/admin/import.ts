@@ -89,10 +89,11 @@ export async function importUsersRoute(c: AppContext, reject: (status: 400 | 415
       await write({ summary: totals });
     } catch (e) {
       // The status line went out long ago: say it in the stream, stop, and keep what was stored.
+      // (If the caller went away, writing fails too; there is nobody left to tell.)
       logError({ face: "admin", route: "users:import" }, e);
-      await write({ error: "internal", message: "The import stopped; the lines reported above are stored, the rest were not read" });
+      await write({ error: "internal", message: "The import stopped; the lines reported above are stored, the rest were not read" }).catch(() => {});
     } finally {
-      await writer.close();
+      await writer.close().catch(() => {});
     }
   })();
   svc.defer(work);
