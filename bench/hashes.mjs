@@ -199,6 +199,9 @@ try {
   const again = await importLines(url, app.appId, rerun);
   const rerunSeconds = (performance.now() - rerunStart) / 1000;
   console.log(`Rerun (updates) of the first ${again.updated} lines: ${rerunSeconds.toFixed(1)} s = ${(again.updated / rerunSeconds).toFixed(0)} users/s\n`);
+} catch (e) {
+  console.error(`wrangler dev said:\n${server.output().slice(-3000)}`);
+  throw e;
 } finally {
   await server.stop();
   rmSync(persistTo, { recursive: true, force: true });
