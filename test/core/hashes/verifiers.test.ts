@@ -136,6 +136,9 @@ describe("PBKDF2", () => {
     expect(hex(await pbkdf2("sha1", utf8("password"), utf8("salt"), 4096, 20, 1000))).toBe("4b007901b765489abead49d926f721d065a429c1");
     const key = await pbkdf2("sha512", utf8("correct horse"), utf8("seasalt0123"), 2000, 64, 1000);
     expect(hex(key)).toBe(hex(await pbkdf2("sha512", utf8("correct horse"), utf8("seasalt0123"), 2000, 64)));
+    // Two blocks: a key longer than one digest.
+    const long = await pbkdf2("sha256", utf8("correct horse"), utf8("seasalt0123"), 3000, 48, 1000);
+    expect(hex(long)).toBe(hex(await pbkdf2("sha256", utf8("correct horse"), utf8("seasalt0123"), 3000, 48)));
   });
 
   it("verifies Django's pbkdf2_sha256$ and pbkdf2_sha1$ (made with Python's hashlib.pbkdf2_hmac, as Django does)", async () => {
