@@ -117,3 +117,6 @@ try {
   await server.stop();
   rmSync(persistTo, { recursive: true, force: true });
 }
+
+// Imported hash formats and the bulk import: a second wrangler dev, after this one has stopped.
+if (process.env.BENCH_HASHES !== "0") await import("./hashes.mjs");

@@ -10,6 +10,7 @@ import { scrypt as scryptCallback } from "node:crypto";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { base64, fromBase64 } from "../lib/encoding";
 import { randomBytes } from "../lib/random";
+import { UNKNOWN_PASSWORD, verifyForeignHash } from "./hashes";
 
 export interface ScryptParams {
   logN: number;
@@ -95,16 +96,25 @@ export class PasswordHasher {
     return formatPhc(this.params, peppered, salt, key);
   }
 
+  /**
+   * Checks a password against a native hash or an imported foreign one (core/hashes). A foreign
+   * hash always needsRehash, so the caller's upgrade path replaces it after one success.
+   */
   async verify(password: string, phc: string): Promise<boolean> {
     const parsed = parsePhc(phc);
-    if (!parsed) return false;
+    if (phc === UNKNOWN_PASSWORD) {
+      await this.burn(password);
+      return false;
+    }
+    // Foreign hashes get the password as typed: their makers did not normalise it.
+    if (!parsed) return verifyForeignHash(password, phc);
     // A peppered hash cannot be checked once the pepper is gone: fail closed.
     if (parsed.peppered && !this.pepper) return false;
     const key = await scrypt(this.input(password, parsed.peppered), parsed.salt, parsed.params);
     return constantTimeEqual(b64(key), b64(parsed.hash));
   }
 
-  /** True when the stored hash was made with other parameters or pepper state than today's. */
+  /** True when the stored hash is foreign or was made with other parameters or pepper state than today's. */
   needsRehash(phc: string): boolean {
     const parsed = parsePhc(phc);
     if (!parsed) return true;

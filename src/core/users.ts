@@ -6,6 +6,7 @@ export type { User };
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { CoreError } from "./errors";
 import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
+import { HashRefused, importHash } from "./hashes";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
@@ -28,8 +29,12 @@ export interface Registration {
   locale?: string;
   country?: string;
   password?: string;
-  /** An existing scrypt PHC hash to import instead of a password. */
+  /** An existing hash to import instead of a password: native scrypt PHC or a format of core/hashes. */
   passwordHash?: string;
+  /** Names the hash's format where the string does not (Firebase); optional otherwise. */
+  hashFormat?: string;
+  /** Per-import parameters of the format (Firebase: signerKey, saltSeparator, rounds, memCost, salt). */
+  hashParams?: Record<string, unknown>;
   changeRequired?: boolean;
 }
 
@@ -44,14 +49,27 @@ export async function register(svc: Services, app: App, input: Registration): Pr
   if (input.password !== undefined) {
     await enforcePasswordPolicy(input.password, app.settings.passwordPolicy);
   } else if (input.passwordHash !== undefined) {
-    if (!parsePhc(input.passwordHash)) {
-      throw new CoreError("invalid_input", "Only scrypt hashes in PHC format can be imported", { field: "hashedPassword" });
-    }
-    passwordHash = input.passwordHash;
+    passwordHash = acceptImportedHash(input.passwordHash, input.hashFormat, input.hashParams);
   }
   const now = svc.now();
+  const row = newUserRow(app, input, passwordHash, now);
+  const taken = await svc.users.conflict(row);
+  if (taken) throw userExists(taken);
+  // Hash only once we know the insert can succeed: the hash is the expensive part.
+  if (input.password !== undefined) {
+    row.passwordHash = await svc.hasher.hash(input.password);
+    row.passwordChangedAt = now;
+  }
+  if (!(await svc.users.insert(row))) throw userExists((await svc.users.conflict(row)) ?? "loginName");
+  const user = await svc.users.byId(app.id, row.id);
+  if (!user) throw new Error("registered user vanished");
+  return user;
+}
+
+/** The row of a new user (registration and bulk import); the password hash is decided by the caller. */
+export function newUserRow(app: App, input: Registration, passwordHash: string | null, now: number): NewUser {
   const trust = app.settings.trustRegisteredAddresses;
-  const row: NewUser = {
+  return {
     id: input.userId ?? numericId(now),
     appId: app.id,
     loginName: input.loginName ?? null,
@@ -74,17 +92,20 @@ export async function register(svc: Services, app: App, input: Registration): Pr
     createdAt: now,
     changedAt: now,
   };
-  const taken = await svc.users.conflict(row);
-  if (taken) throw userExists(taken);
-  // Hash only once we know the insert can succeed: the hash is the expensive part.
-  if (input.password !== undefined) {
-    row.passwordHash = await svc.hasher.hash(input.password);
-    row.passwordChangedAt = now;
+}
+
+/**
+ * What an imported hash is stored as: a native PHC string as is, a foreign one once its format's
+ * bounds are met (refused here, at import, never at sign-in). It is replaced at the first sign-in.
+ */
+export function acceptImportedHash(hash: string, format?: string, params?: Record<string, unknown>): string {
+  if (format === undefined && parsePhc(hash)) return hash;
+  try {
+    return importHash(hash, format, params).stored;
+  } catch (e) {
+    if (e instanceof HashRefused) throw new CoreError("invalid_input", `The password hash cannot be imported: ${e.message}`, { field: "passwordHash" });
+    throw e;
   }
-  if (!(await svc.users.insert(row))) throw userExists((await svc.users.conflict(row)) ?? "loginName");
-  const user = await svc.users.byId(app.id, row.id);
-  if (!user) throw new Error("registered user vanished");
-  return user;
 }
 
 /** A taken id is ZITADEL's FailedPrecondition, a taken name or address its AlreadyExists: the faces tell them apart by the field. */

@@ -37,3 +37,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
   }
   return crypto.subtle.timingSafeEqual(x, y);
 }
+
+/** Compares two byte strings in time that depends only on their lengths. */
+export function constantTimeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) {
+    crypto.subtle.timingSafeEqual(a, a);
+    return false;
+  }
+  return crypto.subtle.timingSafeEqual(a, b);
+}

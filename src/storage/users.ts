@@ -1,6 +1,6 @@
 // Users in D1. Look-ups by login name and address use lower-cased key columns so that
 // uniqueness and sign-in ignore case while the stored value keeps what the user typed.
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./db";
 import { passwordResets, users } from "./schema";
 
@@ -92,6 +92,34 @@ export class UserStore {
       .update(users)
       .set({ passwordHash: newHash })
       .where(and(eq(users.appId, appId), eq(users.id, userId), eq(users.passwordHash, oldHash)));
+  }
+
+  /**
+   * The app's users holding any of these ids, login-name keys or email keys (bulk import). D1
+   * binds at most 100 parameters: callers keep the three lists to 33 entries together at most.
+   */
+  async findForImport(appId: string, ids: string[], loginNameKeys: string[], emailKeys: string[]): Promise<User[]> {
+    const any = [
+      ids.length ? inArray(users.id, ids) : undefined,
+      loginNameKeys.length ? inArray(users.loginNameKey, loginNameKeys) : undefined,
+      emailKeys.length ? inArray(users.emailKey, emailKeys) : undefined,
+    ].filter((x) => x !== undefined);
+    if (any.length === 0) return [];
+    return this.db.select().from(users).where(and(eq(users.appId, appId), or(...any))).all();
+  }
+
+  /** One INSERT of several users that skips any row whose id, login name, email or phone is taken. */
+  insertManyStatement(rows: NewUser[]) {
+    return this.db.insert(users).values(rows).onConflictDoNothing().returning({ id: users.id });
+  }
+
+  /** Overwrites an imported user's fields (bulk import rerun): a change event with a new sequence. */
+  importUpdateStatement(appId: string, userId: string, fields: Partial<NewUser>, now: number) {
+    return this.db
+      .update(users)
+      .set({ ...fields, changedAt: now, sequence: sql`${users.sequence} + 1` })
+      .where(and(eq(users.appId, appId), eq(users.id, userId)))
+      .returning({ id: users.id });
   }
 
   /** A change event without other changes (a reset code was issued): ZITADEL's details.sequence. */

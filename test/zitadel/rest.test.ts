@@ -64,7 +64,7 @@ describe("AddHumanUser", () => {
     expect(await signInStatus(app, imported.username, PASSWORD)).toBe(200);
   });
 
-  it("refuses a hash that is not scrypt PHC with InvalidArgument", async () => {
+  it("refuses a malformed hash with InvalidArgument", async () => {
     const app = await zitadelApp();
     const res = await rest("/users/human", {
       token: app.admin,

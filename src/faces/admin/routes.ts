@@ -9,6 +9,7 @@ import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
 import { logError } from "../../lib/log";
+import { importUsersRoute } from "./import";
 
 class AdminError extends Error {
   constructor(
@@ -36,7 +37,11 @@ const patchSchema = z.strictObject({ settings: z.record(z.string(), z.unknown())
 
 export const admin = new Hono<AppEnv>();
 
-admin.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => adminError(new AdminError(413, "too_large", "Request body too large")) }));
+const limitBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => adminError(new AdminError(413, "too_large", "Request body too large")) });
+// The bulk import streams its body line by line with a per-line cap (import.ts), so the
+// whole-body limit does not apply to it.
+const IMPORT_PATH = /\/apps\/[^/]+\/users:import$/;
+admin.use((c, next) => (IMPORT_PATH.test(c.req.path) ? next() : limitBody(c, next)));
 
 admin.use(async (c, next) => {
   const expected = c.var.svc.config.adminToken;
@@ -123,6 +128,12 @@ admin.post("/apps/:appId/rotate", async (c) => {
   const body = await readBody(c, rotateSchema);
   return c.json({ appId: app.id, ...(await rotateAppCredentials(svc, app, body.graceSeconds)) });
 });
+
+admin.post("/apps/:appId/:action{users:import}", (c) =>
+  importUsersRoute(c, (status, code, message) => {
+    throw new AdminError(status, code, message);
+  }),
+);
 
 admin.delete("/apps/:appId", async (c) => {
   await deleteApp(c.var.svc, c.req.param("appId"));

@@ -216,7 +216,7 @@ export function addHumanUser(req: AddHumanUserRequest, caller: Caller) {
       familyName,
       locale,
       ...(pw.case === "password" ? { password: text(pw.value.password, "password.password", 1, 200), changeRequired: pw.value.changeRequired } : {}),
-      ...(pw.case === "hashedPassword" ? { passwordHash: text(pw.value.hash, "hashedPassword.hash", 1, 200), changeRequired: pw.value.changeRequired } : {}),
+      ...(pw.case === "hashedPassword" ? { passwordHash: text(pw.value.hash, "hashedPassword.hash", 1, 1024), changeRequired: pw.value.changeRequired } : {}),
     });
     return create(AddHumanUserResponseSchema, { userId: user.id, details: details(app, user.sequence, user.changedAt, user.createdAt) });
   });
