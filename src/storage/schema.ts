@@ -1,7 +1,7 @@
 // D1 tables. docs/storage.md explains what lives where and why; keep the two in step.
 // Timestamps are integer milliseconds since the epoch. Booleans are 0/1 integers.
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const apps = sqliteTable("apps", {
   id: text("id").primaryKey(), // Kii appID
@@ -82,3 +82,24 @@ export const passwordResets = sqliteTable("password_resets", {
     .notNull()
     .default(sql`0`),
 });
+
+// Address verification (migrations/0005_verification.sql, hand-written): per user and channel,
+// the address awaiting its owner's code (a new one while the verified address stays on `users`),
+// the one current code's hash and how many guesses were reserved. See docs/storage.md.
+export const addressVerifications = sqliteTable(
+  "address_verifications",
+  {
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    channel: text("channel").notNull().$type<"email" | "phone">(),
+    address: text("address").notNull(),
+    codeId: text("code_id"), // null once used or superseded by a change made another way
+    codeHash: text("code_hash"), // HMAC-SHA256(key = code_id, code), base64url
+    kind: text("kind").notNull().default("code").$type<"link" | "code" | "pin">(),
+    expiresAt: integer("expires_at").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+    failedAt: integer("failed_at").notNull().default(0),
+    updatedAt: integer("updated_at").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.userId, t.channel] })],
+);
