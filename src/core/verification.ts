@@ -58,6 +58,11 @@ const verifiedOf = (user: User, channel: AddressChannel) => (channel === "email"
 const sameAddress = (channel: AddressChannel, a: string | null, b: string | null) =>
   a !== null && b !== null && (channel === "email" ? a.toLowerCase() === b.toLowerCase() : a === b);
 
+const addressTaken = (channel: AddressChannel) =>
+  new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
+/** D1 reports a unique-index conflict (an address taken by a racing request) as a SQLite error. */
+const isUniqueViolation = (e: unknown) => /UNIQUE constraint failed/i.test(String(e instanceof Error ? `${e.message} ${String(e.cause ?? "")}` : e));
+
 export const hostedVerifyLink = (origin: string, app: App, userId: string, code: string) =>
   `${origin}/verify/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
 
@@ -131,7 +136,13 @@ async function issue(
   const v = svc.verifications;
   const change =
     alsoRun === "bump" ? v.bumpStatement(app.id, user.id, now) : v.setAddressStatement(app.id, user.id, channel, address, false, now);
-  const [, changed] = await svc.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
+  let changed;
+  try {
+    [, changed] = await svc.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
+  } catch (e) {
+    if (isUniqueViolation(e)) throw addressTaken(channel);
+    throw e;
+  }
   const sequence = changed[0]?.sequence ?? user.sequence + 1;
   if (delivery.via === "return") return { sequence, changedAt: now, code };
   await svc.notifier.send({
@@ -263,9 +274,7 @@ export async function verifyAddress(svc: Services, app: App, input: { user: User
         channel,
       });
   }
-  if (await svc.verifications.addressTaken(app.id, user.id, channel, check.address)) {
-    throw new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
-  }
+  if (await svc.verifications.addressTaken(app.id, user.id, channel, check.address)) throw addressTaken(channel);
   const v = svc.verifications;
   let changed, consumed;
   try {
@@ -275,9 +284,7 @@ export async function verifyAddress(svc: Services, app: App, input: { user: User
     ]);
   } catch (e) {
     // The unique index on the app's addresses: someone else took it between the check and here.
-    if (String(e).includes("UNIQUE")) {
-      throw new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
-    }
+    if (isUniqueViolation(e)) throw addressTaken(channel);
     throw e;
   }
   if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used", { channel });
@@ -309,9 +316,7 @@ export async function changeAddress(svc: Services, app: App, req: ChangeAddress)
   if (sameAddress(channel, current, address) && currentVerified) {
     throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel, unchanged: true });
   }
-  if (await svc.verifications.addressTaken(app.id, user.id, channel, address)) {
-    throw new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
-  }
+  if (await svc.verifications.addressTaken(app.id, user.id, channel, address)) throw addressTaken(channel);
   const v = svc.verifications;
   if (verifiedNow) {
     const now = svc.now();
