@@ -160,6 +160,14 @@ export class VerificationStore {
   }
 
   /**
+   * Forgets verifications whose code expired over a day ago (the daily cron). An unverified
+   * current address can still be sent a new code; an abandoned pending change is dropped.
+   */
+  async purgeExpired(now: number): Promise<void> {
+    await this.db.delete(addressVerifications).where(lt(addressVerifications.expiresAt, now - 86_400_000));
+  }
+
+  /**
    * Enumeration protection: a D1 write of the same shape as issuing a code, for a user who does
    * not exist or cannot be sent one, so that the answer takes about as long. It changes no row.
    */

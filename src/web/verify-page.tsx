@@ -79,7 +79,8 @@ function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: st
 
 verifyPage.get("/:appId/:userId/:code", async (c) => {
   const link = await loadLink(c);
-  if (!link.app || !link.user) return page(c, link.locale, "invalid", link.app?.name ?? null);
+  // The same page for a known and an unknown user: only the POST tells, and only the link's owner.
+  if (!link.app || !CODE_SHAPE.test(link.code)) return page(c, link.locale, "invalid", link.app?.name ?? null);
   return page(c, link.locale, "confirm", link.app.name, link.action);
 });
 

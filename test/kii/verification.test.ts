@@ -135,6 +135,32 @@ describe("verifying", () => {
     expect(await getUser(app, u.token)).toMatchObject({ phoneNumberVerified: false });
   });
 
+  it("another user's code does not verify, and counts as a wrong guess", async () => {
+    const app = await createApp(REQUIRED);
+    const a = await register(app);
+    const b = await register(app);
+    const aCode = pinOf((await latestMessage(a.phone, "verify_sms_code")).text);
+    const bCode = pinOf((await latestMessage(b.phone, "verify_sms_code")).text);
+    if (aCode !== bCode) await expectKiiError(await verify(app, b.token, "phone-number", aCode), 403, "INVALID_VERIFICATION_CODE");
+    expect(await getUser(app, b.token)).toMatchObject({ phoneNumberVerified: false });
+    // The code is the proof: it may be presented by userID without a token.
+    expect((await verify(app, null, "phone-number", bCode, b.userID)).status).toBe(204);
+    expect(await getUser(app, b.token)).toMatchObject({ phoneNumberVerified: true });
+  });
+
+  it("the confirmation page looks the same for an unknown user, and its POST confirms nothing", async () => {
+    const app = await createApp(REQUIRED);
+    const u = await register(app);
+    const link = new URL(linkOf((await latestMessage(u.email, "verify_email_link")).text));
+    const foreign = link.pathname.replace(`/${u.userID}/`, "/999999999/");
+    const known = await call(link.pathname);
+    const unknown = await call(foreign);
+    expect(unknown.status).toBe(known.status);
+    expect((await unknown.text()).replace(foreign, link.pathname)).toBe(await known.text());
+    expect((await call(foreign, { method: "POST" })).status).toBe(404);
+    expect(await getUser(app, u.token)).toMatchObject({ emailAddressVerified: false });
+  });
+
   it("bad input changes nothing and answers in Kii's shape", async () => {
     const app = await createApp(REQUIRED);
     const u = await register(app);
