@@ -3,7 +3,8 @@
 // AddHumanUser returnCode → VerifyEmail, and SetPhone → SMS code in the outbox → VerifyPhone, on
 // each transport (Connect JSON, Connect binary, gRPC-web).
 import { createRequire } from "node:module";
-import type { Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
 import { createConnectTransport as createNodeConnectTransport } from "@connectrpc/connect-node";
 import { createConnectTransport as createWebConnectTransport } from "@connectrpc/connect-web";
 import { NewAuthorizationBearerInterceptor } from "@zitadel/client";
@@ -100,6 +101,13 @@ describe("@zitadel/client", () => {
         passwordType: { case: "password", value: { password: PASSWORD, changeRequired: false } },
       });
       expect(added.emailCode).toMatch(/^[A-Z0-9]{6}$/);
+      const wrong = added.emailCode === "AAAAAA" ? "BBBBBB" : "AAAAAA";
+      const refused = await users.verifyEmail({ userId: added.userId, verificationCode: wrong }).then(
+        () => null,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(refused?.code).toBe(Code.InvalidArgument);
+      expect(refused?.findDetails(ErrorDetailSchema)[0]?.id).toBe("COMMAND-eis9R");
       await users.verifyEmail({ userId: added.userId, verificationCode: added.emailCode! });
       const phone = uniquePhone();
       await users.setPhone({ userId: added.userId, phone, verification: { case: "sendCode", value: {} } });
