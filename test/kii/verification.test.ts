@@ -198,6 +198,19 @@ describe("changing an address", () => {
     expect((await requestReset(app, `EMAIL:${next}`)).status).toBe(204);
   });
 
+  it("a new phone number stays pending until its SMS code is entered", async () => {
+    const app = await createApp(REQUIRED);
+    const u = await register(app);
+    await verify(app, u.token, "phone-number", pinOf((await latestMessage(u.phone, "verify_sms_code")).text));
+    const next = newPhone();
+    expect((await change(app, u.token, u.userID, "phone-number", { phoneNumber: next })).status).toBe(204);
+    expect(await getUser(app, u.token)).toMatchObject({ phoneNumber: u.phone, phoneNumberVerified: true, _phoneNumberPending: next });
+    expect((await verify(app, u.token, "phone-number", pinOf((await latestMessage(next, "verify_sms_code")).text))).status).toBe(204);
+    const after = await getUser(app, u.token);
+    expect(after).toMatchObject({ phoneNumber: next, phoneNumberVerified: true });
+    expect(after._phoneNumberPending).toBeUndefined();
+  });
+
   it("a reset never goes to an unverified address", async () => {
     const app = await createApp(REQUIRED);
     const u = await register(app);

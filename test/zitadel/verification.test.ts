@@ -144,6 +144,11 @@ describe("phone", () => {
     expect(res.status, await res.clone().text()).toBe(200);
     expect((await human(app, u.userId)).phone).toMatchObject({ phone, isVerified: true });
     await expectZitadelError(await rest(`/users/${u.userId}/phone/resend`, { token: app.admin, json: {} }), 400, 9, "COMMAND-2M9sf");
+    const other = newPhone();
+    await expectOk(await rest(`/users/${u.userId}/phone`, { token: app.admin, json: { phone: other, returnCode: {} } }));
+    const resent = await expectOk<{ verificationCode: string }>(await rest(`/users/${u.userId}/phone/resend`, { token: app.admin, json: { returnCode: {} } }));
+    expect(resent.verificationCode).toMatch(/^\d{6}$/);
+    expect((await human(app, u.userId)).phone).toMatchObject({ phone, isVerified: true }); // the new number is pending
     await expectOk(await rest(`/users/${u.userId}/phone`, { token: app.admin, method: "DELETE" }));
     expect((await human(app, u.userId)).phone.phone ?? "").toBe("");
     await expectZitadelError(await rest(`/users/${u.userId}/phone`, { token: app.admin, method: "DELETE" }), 404, 5, "COMMAND-2b7Hf");
