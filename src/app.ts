@@ -11,6 +11,7 @@ import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
+import { verifyPage } from "./web/verify-page";
 import { logError } from "./lib/log";
 
 export const app = new Hono<AppEnv>();
@@ -46,6 +47,7 @@ app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);
 app.route("/reset", resetPage);
+app.route("/verify", verifyPage);
 app.route("/admin", admin);
 app.route("/dev", dev);
 

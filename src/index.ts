@@ -3,6 +3,7 @@ import { app } from "./app";
 import type { Env } from "./config/env";
 import { deliverBatch } from "./delivery/consumer";
 import { openDatabase } from "./storage/db";
+import { VerificationStore } from "./storage/verification";
 import { TokenStore } from "./storage/tokens";
 
 export { RateLimiter } from "./storage/limiter";
@@ -18,6 +19,7 @@ export default {
   // The cron trigger in wrangler.toml: expired access tokens are refused anyway; this only keeps
   // the table from growing.
   async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
-    await new TokenStore(openDatabase(env.DB)).purgeExpired(Date.now());
+    const db = openDatabase(env.DB);
+    await Promise.all([new TokenStore(db).purgeExpired(Date.now()), new VerificationStore(db).purgeExpired(Date.now())]);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -158,7 +158,14 @@ export type DeliverySettings = z.output<typeof deliverySettingsSchema>;
 // ---- Templates --------------------------------------------------------------------------------
 
 export const TEMPLATE_VARIABLES = ["appName", "link", "code", "duration", "minutes"] as const;
-const REQUIRED_VARIABLE: Partial<Record<TemplateName, string>> = { reset_link: "link", reset_pin: "code", reset_code: "code" };
+const REQUIRED_VARIABLE: Partial<Record<TemplateName, string>> = {
+  reset_link: "link",
+  reset_pin: "code",
+  reset_code: "code",
+  verify_email_link: "link",
+  verify_email_code: "code",
+  verify_sms_code: "code",
+};
 
 const templateText = (max: number) =>
   z
@@ -185,6 +192,9 @@ const localeOverrides = z
     reset_pin: templateOverride.optional(),
     reset_code: templateOverride.optional(),
     password_changed: templateOverride.optional(),
+    verify_email_link: templateOverride.optional(),
+    verify_email_code: templateOverride.optional(),
+    verify_sms_code: templateOverride.optional(),
   })
   .superRefine((overrides, ctx) => {
     // A reset message without its link or code would reach the user and be useless.

@@ -24,7 +24,7 @@ export const passwordPolicySchema = z
   .prefault({})
   .refine((p) => p.minLength <= p.maxLength, { message: "minLength must not exceed maxLength", path: ["minLength"] });
 
-export const appSettingsSchema = z.strictObject({
+const settingsObject = z.strictObject({
   passwordPolicy: passwordPolicySchema,
   codes: z
     .strictObject({
@@ -39,15 +39,21 @@ export const appSettingsSchema = z.strictObject({
     .strictObject({
       resetPerAddress: limit(3, 900),
       resetPerIp: limit(20, 3_600),
+      /** Verification messages per address, counted in both dialects. */
+      verifyPerAddress: limit(3, 900),
     })
     .prefault({}),
   /** Reset requests for unknown users answer exactly like known ones. Off = Kii's 404. */
   enumerationProtection: z.boolean().default(false),
   /**
-   * Whether addresses given at registration count as verified, as in a Kii app whose email/SMS
-   * verification is turned off. Off: only addresses marked verified (ZITADEL isVerified) count.
+   * Per channel: "required" = an address counts as verified only once its owner entered the code
+   * sent to it (a changed address stays pending meanwhile); "trusted" = addresses given to the Kii
+   * dialect count as verified at once, as in a Kii app with verification turned off. The ZITADEL
+   * dialect verifies only by code or an admin's isVerified, whatever this says.
    */
-  trustRegisteredAddresses: z.boolean().default(true),
+  verification: z
+    .strictObject({ email: z.enum(["required", "trusted"]).default("required"), phone: z.enum(["required", "trusted"]).default("required") })
+    .prefault({}),
   accessTokenLifetimeSeconds: seconds(60, 365 * 86_400, 30 * 86_400),
   adminTokenLifetimeSeconds: seconds(60, 30 * 86_400, 86_400),
   /** The app's own reset page; Go-template fields {{.UserID}}, {{.Code}}, {{.OrgID}}. */
@@ -63,7 +69,23 @@ export const appSettingsSchema = z.strictObject({
   templates: templateSettingsSchema,
 });
 
-export type AppSettings = z.output<typeof appSettingsSchema>;
+/**
+ * Settings stored before `verification` existed carry `trustRegisteredAddresses` (true by
+ * default then): it is still read, as `verification` for both channels, and then dropped. New
+ * apps, which have neither, require verification.
+ */
+function upgradeLegacySettings(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !("trustRegisteredAddresses" in raw)) return raw;
+  const { trustRegisteredAddresses: trust, ...rest } = raw as Record<string, unknown>;
+  if (typeof trust !== "boolean") return raw; // left for the strict schema to refuse
+  if ("verification" in rest) return rest;
+  const mode = trust ? "trusted" : "required";
+  return { ...rest, verification: { email: mode, phone: mode } };
+}
+
+export const appSettingsSchema = z.preprocess(upgradeLegacySettings, settingsObject);
+
+export type AppSettings = z.output<typeof settingsObject>;
 
 export const defaultSettings = (): AppSettings => appSettingsSchema.parse({});
 

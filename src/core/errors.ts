@@ -16,6 +16,8 @@ export type CoreErrorKind =
   | "code_not_found" // no current code (never issued, consumed, superseded, dead)
   | "code_invalid" // a current code exists but this is not it
   | "code_expired"
+  | "address_verified" // verification asked for an address that is already verified
+  | "address_not_found" // no such address (or none pending) to verify, resend to or remove
   | "rate_limited"
   | "invalid_template"
   | "unsupported";

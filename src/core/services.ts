@@ -8,6 +8,7 @@ import { type Database, openDatabase } from "../storage/db";
 import { Limits } from "../storage/limiter";
 import { TokenStore } from "../storage/tokens";
 import { UserStore } from "../storage/users";
+import { VerificationStore } from "../storage/verification";
 import { PasswordHasher } from "./passwords";
 
 export interface Services {
@@ -18,6 +19,7 @@ export interface Services {
   users: UserStore;
   tokens: TokenStore;
   codes: ResetCodeStore;
+  verifications: VerificationStore;
   limits: Limits;
   notifier: Notifier;
   hasher: PasswordHasher;
@@ -37,6 +39,7 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     users: new UserStore(db),
     tokens: new TokenStore(db),
     codes: new ResetCodeStore(db, env.CODES),
+    verifications: new VerificationStore(db),
     limits: new Limits(env.LIMITER),
     notifier: new Notifier(env.DELIVERY, config.queueKey),
     hasher: new PasswordHasher({ pepper: config.pepper }),

@@ -19,7 +19,7 @@ export interface Registration {
   userId?: string;
   loginName?: string;
   email?: string;
-  /** true/false from the caller (ZITADEL isVerified); undefined: the app's trust setting decides. */
+  /** true/false from the caller (ZITADEL isVerified); undefined: the app's `verification` setting decides. */
   emailVerified?: boolean;
   phone?: string;
   phoneVerified?: boolean;
@@ -68,7 +68,10 @@ export async function register(svc: Services, app: App, input: Registration): Pr
 
 /** The row of a new user (registration and bulk import); the password hash is decided by the caller. */
 export function newUserRow(app: App, input: Registration, passwordHash: string | null, now: number): NewUser {
-  const trust = app.settings.trustRegisteredAddresses;
+  // Without the caller's word (ZITADEL isVerified, an import line's verified flag), an address
+  // counts as verified only where the app trusts registered addresses; otherwise
+  // core/verification.ts sends it a code.
+  const trust = { email: app.settings.verification.email === "trusted", phone: app.settings.verification.phone === "trusted" };
   return {
     id: input.userId ?? numericId(now),
     appId: app.id,
@@ -76,9 +79,9 @@ export function newUserRow(app: App, input: Registration, passwordHash: string |
     loginNameKey: input.loginName ? loginNameKey(input.loginName) : null,
     email: input.email ?? null,
     emailKey: input.email ? emailKey(input.email) : null,
-    emailVerified: Boolean(input.email) && (input.emailVerified ?? trust),
+    emailVerified: Boolean(input.email) && (input.emailVerified ?? trust.email),
     phone: input.phone ?? null,
-    phoneVerified: Boolean(input.phone) && (input.phoneVerified ?? trust),
+    phoneVerified: Boolean(input.phone) && (input.phoneVerified ?? trust.phone),
     displayName: input.displayName ?? null,
     givenName: input.givenName ?? null,
     familyName: input.familyName ?? null,

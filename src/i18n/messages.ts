@@ -2,7 +2,7 @@
 // part by part (settings.templates); delivery/templates.ts fills in the variables.
 import type { Locale } from "./locale";
 
-export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed";
+export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed" | "verify_email_link" | "verify_email_code" | "verify_sms_code";
 
 export interface Template {
   subject: string;
@@ -32,6 +32,21 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
       text: "The password of your {{appName}} account was just changed. If you did not do this, reset your password now and contact the app's support.",
       html: "<p>The password of your {{appName}} account was just changed.</p><p>If you did not do this, reset your password now and contact the app's support.</p>",
     },
+    verify_email_link: {
+      subject: "Confirm your email address for {{appName}}",
+      text: "Someone gave this address for a {{appName}} account. To confirm that it is yours, open this link within {{minutes}} minutes:\n{{link}}\nIf it was not you, ignore this message; the address will not be used.",
+      html: '<p>Someone gave this address for a {{appName}} account.</p><p><a href="{{link}}">Confirm that this address is mine</a> (valid for {{minutes}} minutes).</p><p>If it was not you, ignore this message; the address will not be used.</p>',
+    },
+    verify_email_code: {
+      subject: "Your {{appName}} verification code",
+      text: "Your {{appName}} email verification code is {{code}}. It expires in {{minutes}} minutes. You can also open this link:\n{{link}}\nIf you did not ask for it, ignore this message.",
+      html: '<p>Your {{appName}} email verification code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p><p><a href="{{link}}">Confirm this address</a></p><p>If you did not ask for it, ignore this message.</p>',
+    },
+    verify_sms_code: {
+      subject: "Your {{appName}} verification code",
+      text: "Your {{appName}} phone verification code is {{code}}. It expires in {{minutes}} minutes.",
+      html: "<p>Your {{appName}} phone verification code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+    },
   },
   ja: {
     reset_link: {
@@ -53,6 +68,21 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
       subject: "{{appName}} のパスワードが変更されました",
       text: "{{appName}} アカウントのパスワードが変更されました。心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。",
       html: "<p>{{appName}} アカウントのパスワードが変更されました。</p><p>心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。</p>",
+    },
+    verify_email_link: {
+      subject: "{{appName}} のメールアドレス確認",
+      text: "このアドレスが {{appName}} のアカウントに登録されました。ご本人のアドレスであることを確認するには、{{minutes}} 分以内に次のリンクを開いてください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。",
+      html: '<p>このアドレスが {{appName}} のアカウントに登録されました。</p><p><a href="{{link}}">このアドレスを確認する</a>（{{minutes}} 分間有効）</p><p>心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。</p>',
+    },
+    verify_email_code: {
+      subject: "{{appName}} の確認コード",
+      text: "{{appName}} のメールアドレス確認コードは {{code}} です。{{minutes}} 分で無効になります。次のリンクからも確認できます:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。",
+      html: '<p>{{appName}} のメールアドレス確認コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p><p><a href="{{link}}">このアドレスを確認する</a></p><p>心当たりがない場合は、このメッセージを無視してください。</p>',
+    },
+    verify_sms_code: {
+      subject: "{{appName}} の確認コード",
+      text: "{{appName}} の電話番号確認コードは {{code}} です。{{minutes}} 分で無効になります。",
+      html: "<p>{{appName}} の電話番号確認コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
     },
   },
 };

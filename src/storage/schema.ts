@@ -100,3 +100,24 @@ export const passwordResets = sqliteTable(
     foreignKey({ columns: [t.appId, t.userId], foreignColumns: [users.appId, users.id], name: "password_resets_user_fk" }).onDelete("cascade"),
   ],
 );
+
+// Address verification (migrations/0005_verification.sql, hand-written): per user and channel,
+// the address awaiting its owner's code (a new one while the verified address stays on `users`),
+// the one current code's hash and how many guesses were reserved. See docs/storage.md.
+export const addressVerifications = sqliteTable(
+  "address_verifications",
+  {
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    channel: text("channel").notNull().$type<"email" | "phone">(),
+    address: text("address").notNull(),
+    codeId: text("code_id"), // null once used or superseded by a change made another way
+    codeHash: text("code_hash"), // HMAC-SHA256(key = code_id, code), base64url
+    kind: text("kind").notNull().default("code").$type<"link" | "code" | "pin">(),
+    expiresAt: integer("expires_at").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+    failedAt: integer("failed_at").notNull().default(0),
+    updatedAt: integer("updated_at").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.userId, t.channel] })],
+);

@@ -42,7 +42,7 @@ export function contentSecurityPolicy(formTargets: string[] = []): string {
   return `default-src 'none'; style-src ${STYLE_HASH}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
-function Document(props: { locale: Locale; title: string; appName: string | null; children: Child }) {
+export function Document(props: { locale: Locale; title: string; appName: string | null; children: Child }) {
   const fullTitle = props.appName ? `${props.title} – ${props.appName}` : props.title;
   return (
     <html lang={props.locale}>
@@ -60,7 +60,7 @@ function Document(props: { locale: Locale; title: string; appName: string | null
   );
 }
 
-const render = (page: ReturnType<typeof Document>) => "<!doctype html>\n" + page.toString();
+export const render = (page: ReturnType<typeof Document>) => "<!doctype html>\n" + page.toString();
 
 export interface FormView {
   locale: Locale;

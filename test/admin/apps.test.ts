@@ -51,7 +51,8 @@ describe("POST /admin/apps", () => {
     expect(app.settings).toMatchObject({
       passwordPolicy: { minLength: 8, maxLength: 128, requireLowercase: false, requireUppercase: false, requireNumber: false, requireSymbol: false },
       enumerationProtection: false,
-      trustRegisteredAddresses: true,
+      // New apps require verification (issue 11); the legacy trustRegisteredAddresses is not shown.
+      verification: { email: "required", phone: "required" },
       accessTokenLifetimeSeconds: 30 * 86_400,
       adminTokenLifetimeSeconds: 86_400,
       resetUrlTemplate: null,

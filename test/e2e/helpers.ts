@@ -13,6 +13,9 @@ export interface E2eApp {
 
 /** A fresh app per test file, through the operator API, so files do not share users or limits. */
 export async function createE2eApp(settings: Record<string, unknown> = {}): Promise<E2eApp> {
+  // New apps require address verification; files about other things get apps that trust
+  // registered addresses unless they ask otherwise.
+  if (!("verification" in settings)) settings = { ...settings, verification: { email: "trusted", phone: "trusted" } };
   const res = await fetch(`${baseUrl()}/admin/apps`, {
     method: "POST",
     headers: { Authorization: `Bearer ${inject("adminToken")}`, "Content-Type": "application/json" },

@@ -1,7 +1,7 @@
 // POST /admin/apps/{appId}/users:import — NDJSON in, NDJSON out. The body is read line by line
 // as it arrives (never whole) and each line's result is written back as soon as its batch is
 // stored, so a 100,000-user file needs neither the memory for itself nor one request per user.
-import { z } from "zod";
+import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { requireApp } from "../../core/apps";
 import { type ImportEntry, type ImportRecord, type ImportResult, importUsers } from "../../core/import";

@@ -96,6 +96,9 @@ export function fromCoreError(e: CoreError, ctx: KiiErrorContext = {}): KiiError
       return new KiiError("INVALID_VERIFICATION_CODE", e.message, { appID: ctx.appId });
     case "code_expired":
       return new KiiError("PIN_CODE_EXPIRED", e.message, { appID: ctx.appId });
+    case "address_verified":
+    case "address_not_found":
+      return new KiiError("INVALID_STATUS", e.message, { appID: ctx.appId });
     case "rate_limited":
       return new KiiError("TOO_MANY_REQUESTS", e.message, {}, { "Retry-After": String(d.retryAfterSeconds ?? 60) });
   }

@@ -7,12 +7,14 @@ import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
-import { authenticate, issueAdminToken, issueUserToken, register, resolveToken, setUserDisabled, signInRef } from "../../core/users";
+import { authenticate, issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signInRef } from "../../core/users";
+import { pendingAddresses, registerWithVerification } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, appKeyMatches, findApp } from "../../core/apps";
 import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
+import { verificationRoutes } from "./verification-routes";
 import { logError } from "../../lib/log";
 
 interface KiiCaller {
@@ -70,7 +72,7 @@ kii.onError((err, c) => {
 kii.notFound(() => kiiErrorResponse(new KiiError("NOT_FOUND", "No such resource")));
 
 /** Reads a JSON body, refusing a content type that is not JSON (Kii's vnd types end in +json). */
-async function readJson<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+export async function readJson<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new KiiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON (application/json or application/vnd.kii.*+json)");
@@ -102,14 +104,14 @@ function decodeBasic(header: string | undefined): { id: string; key: string } | 
   return colon < 0 ? null : { id: decoded.slice(0, colon), key: decoded.slice(colon + 1) };
 }
 
-const unauthorized = (appId: string | null, message: string) =>
+export const unauthorized = (appId: string | null, message: string) =>
   new KiiError("UNAUTHORIZED", message, { authenticatedAppID: appId, authenticatedPrincipalID: null });
 
 /**
  * Identifies the app and the caller. Anonymous calls name the app by Basic appID:appKey or by
  * X-Kii-AppID/X-Kii-AppKey (the JS SDK sends only the headers); a Bearer token names its own app.
  */
-async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCaller> {
+export async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCaller> {
   const svc = c.var.svc;
   const basic = decodeBasic(c.req.header("Authorization"));
   const headerId = c.req.header("X-Kii-AppID");
@@ -187,7 +189,7 @@ kii.post("/apps/:appID/oauth2/token", (c) => issueToken(c, c.req.param("appID"))
 kii.post("/apps/:appID/users", async (c) => {
   const { app } = await identify(c, c.req.param("appID"));
   const body = await readJson(c, registrationSchema);
-  const user = await register(c.var.svc, app, {
+  const { user } = await registerWithVerification(c.var.svc, app, {
     loginName: body.loginName,
     email: body.emailAddress,
     phone: body.phoneNumber,
@@ -195,7 +197,7 @@ kii.post("/apps/:appID/users", async (c) => {
     displayName: body.displayName,
     country: body.country?.toUpperCase(),
     locale: body.locale,
-  });
+  }, { principal: null, clientIp: clientIp(c), origin: publicOrigin(c), dialect: "kii" });
   const location = `${publicOrigin(c)}/api/apps/${app.id}/users/${user.id}`;
   return new Response(JSON.stringify(kiiUserJson(user, true)), {
     status: 201,
@@ -207,7 +209,8 @@ kii.get("/apps/:appID/users/:id", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   if (!principal) throw unauthorized(app.id, "An access token is required");
   const { user, full } = await viewUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
-  return new Response(JSON.stringify(kiiUserJson(user, full)), {
+  const pending = full ? await pendingAddresses(c.var.svc, app, user) : {};
+  return new Response(JSON.stringify(kiiUserJson(user, full, pending)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });
 });
@@ -288,6 +291,8 @@ kii.put("/apps/:appID/users/:id/status", async (c) => {
   await setUserDisabled(c.var.svc, app, principal, user, body.disabled);
   return c.body(null, 204);
 });
+
+verificationRoutes(kii, { identify, readJson, unauthorized });
 
 // Keep this last. Hono does not call a mounted sub-app's notFound, so without this catch-all an
 // unknown /api path (e.g. an empty user identifier) would get the generic JSON 404, not Kii's shape.

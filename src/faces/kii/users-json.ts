@@ -1,7 +1,8 @@
 // User data in Kii's shape (UserDataRetrievalResponse).
 import type { User } from "../../core/users";
 
-export function kiiUserJson(user: User, full: boolean): Record<string, unknown> {
+/** `pending`: addresses awaiting verification that differ from the current ones (core pendingAddresses). */
+export function kiiUserJson(user: User, full: boolean, pending: { email?: string; phone?: string } = {}): Record<string, unknown> {
   const base = { userID: user.id, loginName: user.loginName ?? undefined, displayName: user.displayName ?? undefined };
   if (!full) return base;
   return {
@@ -11,6 +12,8 @@ export function kiiUserJson(user: User, full: boolean): Record<string, unknown> 
     emailAddressVerified: user.email ? user.emailVerified : undefined,
     phoneNumber: user.phone ?? undefined,
     phoneNumberVerified: user.phone ? user.phoneVerified : undefined,
+    _emailAddressPending: pending.email,
+    _phoneNumberPending: pending.phone,
     country: user.country ?? undefined,
     locale: user.locale ?? undefined,
     _hasPassword: user.passwordHash !== null,

@@ -11,7 +11,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
 import type { CoreError, PolicyViolation } from "../../core/errors";
 
-export type Rpc = "PasswordReset" | "SetPassword" | "AddHumanUser" | "GetUserByID";
+export type Rpc =
+  | "PasswordReset"
+  | "SetPassword"
+  | "AddHumanUser"
+  | "GetUserByID"
+  | "SetEmail"
+  | "ResendEmailCode"
+  | "VerifyEmail"
+  | "SetPhone"
+  | "ResendPhoneCode"
+  | "VerifyPhone"
+  | "RemovePhone";
 
 export class ZitadelError extends Error {
   override readonly name = "ZitadelError";
@@ -80,9 +91,21 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
     case "code_not_found":
       return z(Code.FailedPrecondition, "COMMAND-2M9fs", "Code not found");
     case "code_invalid":
-      return z(Code.InvalidArgument, "CODE-woT0xc", "Code is invalid");
+      // ZITADEL's v2 email and phone verification answer a wrong code with its own id.
+      return rpc === "VerifyEmail" || rpc === "VerifyPhone"
+        ? z(Code.InvalidArgument, "COMMAND-eis9R", "Code is invalid")
+        : z(Code.InvalidArgument, "CODE-woT0xc", "Code is invalid");
     case "code_expired":
       return z(Code.FailedPrecondition, "CODE-QvUQ4P", "Code is expired");
+    case "address_verified":
+      if (e.details.unchanged) return z(Code.FailedPrecondition, "COMMAND-Uch5e", e.details.channel === "phone" ? "Phone not changed" : "Email not changed");
+      return e.details.channel === "phone"
+        ? z(Code.FailedPrecondition, "COMMAND-2M9sf", "Phone is already verified")
+        : z(Code.FailedPrecondition, "COMMAND-3M9ds", "Email is already verified");
+    case "address_not_found":
+      return e.details.channel === "phone"
+        ? z(Code.NotFound, "COMMAND-2b7Hf", "Phone not found")
+        : z(Code.FailedPrecondition, "EMAIL-5w5ilin4yt", "Code is empty");
     case "rate_limited":
       return new ZitadelError(Code.ResourceExhausted, "LATCHKEY-RATE", e.message, e.details.retryAfterSeconds ?? 60);
     case "invalid_template":

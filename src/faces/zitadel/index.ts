@@ -24,6 +24,23 @@ import { internal, invalidArgument, restErrorResponse, toConnectError, unimpleme
 import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
 import { logError } from "../../lib/log";
 import { connectErrorResponse, grpcHeadersOnly, gzip, lazyBody, shapeConnectResponse, shapeGrpcWebResponse } from "./wire";
+import {
+  RemovePhoneRequestSchema,
+  RemovePhoneResponseSchema,
+  ResendEmailCodeRequestSchema,
+  ResendEmailCodeResponseSchema,
+  ResendPhoneCodeRequestSchema,
+  ResendPhoneCodeResponseSchema,
+  SetEmailRequestSchema,
+  SetEmailResponseSchema,
+  SetPhoneRequestSchema,
+  SetPhoneResponseSchema,
+  VerifyEmailRequestSchema,
+  VerifyEmailResponseSchema,
+  VerifyPhoneRequestSchema,
+  VerifyPhoneResponseSchema,
+} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import { removePhone, resendEmailCode, resendPhoneCode, setEmail, setPhone, verifyEmail, verifyPhone } from "./verification";
 
 // ---------------------------------------------------------------------------------------------
 // Connect and gRPC-web
@@ -84,6 +101,14 @@ router.service(UserService, {
   setPassword: connectCall(setPassword),
   addHumanUser: connectCall(addHumanUser),
   getUserByID: connectCall(getUserByID),
+  // Addresses (./verification.ts)
+  setEmail: connectCall(setEmail),
+  resendEmailCode: connectCall(resendEmailCode),
+  verifyEmail: connectCall(verifyEmail),
+  setPhone: connectCall(setPhone),
+  resendPhoneCode: connectCall(resendPhoneCode),
+  verifyPhone: connectCall(verifyPhone),
+  removePhone: connectCall(removePhone),
 });
 const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
@@ -219,6 +244,43 @@ zitadelRest.get("/users/:userId", async (c) => {
   const caller = await restCaller(c);
   const req = fromJson(GetUserByIDRequestSchema, { userId: c.req.param("userId") });
   return restJson(GetUserByIDResponseSchema, await getUserByID(req, caller));
+});
+
+// Addresses (grpc-gateway paths of ./verification.ts's RPCs)
+zitadelRest.post("/users/:userId/email", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, SetEmailRequestSchema, c.req.param("userId"));
+  return restJson(SetEmailResponseSchema, await setEmail(req, caller));
+});
+zitadelRest.post("/users/:userId/email/resend", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ResendEmailCodeRequestSchema, c.req.param("userId"));
+  return restJson(ResendEmailCodeResponseSchema, await resendEmailCode(req, caller));
+});
+zitadelRest.post("/users/:userId/email/verify", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, VerifyEmailRequestSchema, c.req.param("userId"));
+  return restJson(VerifyEmailResponseSchema, await verifyEmail(req, caller));
+});
+zitadelRest.post("/users/:userId/phone", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, SetPhoneRequestSchema, c.req.param("userId"));
+  return restJson(SetPhoneResponseSchema, await setPhone(req, caller));
+});
+zitadelRest.delete("/users/:userId/phone", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, RemovePhoneRequestSchema, c.req.param("userId"));
+  return restJson(RemovePhoneResponseSchema, await removePhone(req, caller));
+});
+zitadelRest.post("/users/:userId/phone/resend", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ResendPhoneCodeRequestSchema, c.req.param("userId"));
+  return restJson(ResendPhoneCodeResponseSchema, await resendPhoneCode(req, caller));
+});
+zitadelRest.post("/users/:userId/phone/verify", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, VerifyPhoneRequestSchema, c.req.param("userId"));
+  return restJson(VerifyPhoneResponseSchema, await verifyPhone(req, caller));
 });
 
 // Other UserService paths (a mounted sub-app's notFound is not consulted, so a catch-all route).

@@ -22,7 +22,8 @@ import { CoreError, isCoreError } from "../../core/errors";
 import { E164, EMAIL, LOGIN_NAME, type Principal, requireUserFor } from "../../core/identity";
 import { adminSetPassword, changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import type { Services } from "../../core/services";
-import { register, resolveToken } from "../../core/users";
+import { resolveToken } from "../../core/users";
+import { type AddressIntent, registerWithVerification } from "../../core/verification";
 import { bearerToken } from "../../http";
 import { type App, findApp } from "../../core/apps";
 import type { User } from "../../core/users";
@@ -62,14 +63,14 @@ export async function guarded<T>(rpc: Rpc, work: () => Promise<T>): Promise<T> {
 }
 
 // ZITADEL's protoc-gen-validate limits, which connect-es does not enforce.
-function text(value: string | undefined, field: string, min: number, max: number): string {
+export function text(value: string | undefined, field: string, min: number, max: number): string {
   const length = value === undefined ? 0 : [...value].length;
   if (value === undefined || length < min || length > max) {
     throw invalidArgument(`${field} must be ${min === max ? min : `${min} to ${max}`} characters long`);
   }
   return value;
 }
-const optionalText = (value: string | undefined, field: string, min: number, max: number) =>
+export const optionalText = (value: string | undefined, field: string, min: number, max: number) =>
   value === undefined ? undefined : text(value, field, min, max);
 
 /**
@@ -87,7 +88,7 @@ function name(value: string | undefined, field: string, min: number, max: number
 const optionalName = (value: string | undefined, field: string, min: number, max: number) =>
   value === undefined ? undefined : name(value, field, min, max);
 
-const userIdOf = (value: string) => text(value, "userId", 1, 200);
+export const userIdOf = (value: string) => text(value, "userId", 1, 200);
 
 function newPasswordOf(req: { newPassword?: { password: string; changeRequired: boolean } | undefined }) {
   if (!req.newPassword) throw invalidArgument("newPassword is required");
@@ -96,7 +97,7 @@ function newPasswordOf(req: { newPassword?: { password: string; changeRequired: 
 
 type DetailsInit = MessageInitShape<typeof DetailsSchema>;
 
-const details = (app: App, sequence: number, changedAt: number, createdAt?: number): DetailsInit => ({
+export const details = (app: App, sequence: number, changedAt: number, createdAt?: number): DetailsInit => ({
   sequence: BigInt(sequence),
   changeDate: timestampFromMs(changedAt),
   resourceOwner: app.orgId,
@@ -191,35 +192,57 @@ export function addHumanUser(req: AddHumanUserRequest, caller: Caller) {
     if (!req.email) throw invalidArgument("email is required");
     const email = text(req.email.email, "email.email", 1, 200);
     if (!EMAIL.test(email)) throw invalidArgument("email.email is not an email address");
-    // Latchkey sends no address verification codes: sendCode and returnCode leave the address unverified.
-    const emailVerified = req.email.verification.case === "isVerified" ? req.email.verification.value : req.email.verification.case ? false : undefined;
     let phone: string | undefined;
-    let phoneVerified: boolean | undefined;
     if (req.phone && req.phone.phone !== "") {
       phone = text(req.phone.phone, "phone.phone", 1, 200);
       if (!E164.test(phone)) throw invalidArgument("phone.phone must be an international number such as +819012345678");
-      phoneVerified = req.phone.verification.case === "isVerified" ? req.phone.verification.value : req.phone.verification.case ? false : undefined;
     }
     if (req.metadata.length > 0 || req.idpLinks.length > 0 || req.totpSecret !== undefined) {
       throw new CoreError("unsupported", "metadata, idpLinks and totpSecret are not supported by Latchkey");
     }
     const pw = req.passwordType;
-    const user = await register(svc, app, {
+    // An address is verified only by isVerified (the admin's word) or later by its code.
+    const plan = { email: addressIntent(req.email.verification, "email"), ...(phone ? { phone: addressIntent(req.phone!.verification, "phone") } : {}) };
+    const { user, emailCode, phoneCode } = await registerWithVerification(svc, app, {
       userId,
       loginName: username,
       email,
-      emailVerified,
       phone,
-      phoneVerified,
       displayName,
       givenName,
       familyName,
       locale,
       ...(pw.case === "password" ? { password: text(pw.value.password, "password.password", 1, 200), changeRequired: pw.value.changeRequired } : {}),
       ...(pw.case === "hashedPassword" ? { passwordHash: text(pw.value.hash, "hashedPassword.hash", 1, 1024), changeRequired: pw.value.changeRequired } : {}),
+    }, { principal, clientIp: caller.clientIp, origin: caller.origin, dialect: "zitadel" }, plan);
+    return create(AddHumanUserResponseSchema, {
+      userId: user.id,
+      details: details(app, user.sequence, user.changedAt, user.createdAt),
+      ...(emailCode !== undefined ? { emailCode } : {}),
+      ...(phoneCode !== undefined ? { phoneCode } : {}),
     });
-    return create(AddHumanUserResponseSchema, { userId: user.id, details: details(app, user.sequence, user.changedAt, user.createdAt) });
   });
+}
+
+/**
+ * ZITADEL's verification oneof (email and phone alike): isVerified true is the caller's word;
+ * returnCode hands the code back; sendCode (optionally with a URL template) or nothing sends it.
+ */
+export function addressIntent(
+  v: { case: "isVerified"; value: boolean } | { case: "returnCode"; value: unknown } | { case: "sendCode"; value: object } | { case: undefined; value?: undefined },
+  field: string,
+): AddressIntent {
+  switch (v.case) {
+    case "isVerified":
+      return v.value ? "verified" : { via: "send" };
+    case "returnCode":
+      return { via: "return" };
+    case "sendCode":
+      // Phones' sendCode has no template; email's may.
+      return { via: "send", urlTemplate: optionalText((v.value as { urlTemplate?: string }).urlTemplate, `${field}.sendCode.urlTemplate`, 1, 200) };
+    default:
+      return { via: "send" };
+  }
 }
 
 /** ZITADEL's states for a Latchkey user: disabled is LOCKED (SPEC §2), no password yet is INITIAL. */

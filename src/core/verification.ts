@@ -1,0 +1,351 @@
+// Verified addresses (SPEC §3, §8; issue 11): one mechanism for email and phone, used by both
+// dialects. An address counts as verified only when its owner entered the code sent to it, or
+// an app admin said so explicitly (ZITADEL isVerified), or the app trusts the addresses its Kii
+// users give (settings.verification = "trusted"). A changed address stays pending until it is
+// verified; until then the old verified address keeps receiving resets.
+//
+// Codes get the reset codes' guarantees (storage/verification.ts): drawn by rejection sampling,
+// stored as hashes, expiring, single use, superseded by a newer code, at most five guesses
+// evaluated per code even under concurrency, and per-address send limits shared by both dialects.
+import type { App } from "../storage/apps";
+import type { User } from "../storage/users";
+import type { AddressChannel, VerificationKind } from "../storage/verification";
+import type { Channel, TemplateName } from "../delivery/message";
+import { pickLocale } from "../i18n/locale";
+import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
+import { CoreError } from "./errors";
+import { describeRef, E164, EMAIL, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
+import type { ChangeDetails } from "./reset";
+import type { Services } from "./services";
+import { register, type Registration } from "./users";
+import { renderUrlTemplate } from "./url-template";
+
+export type { AddressChannel };
+
+/** How a code reaches the address's owner. */
+export type VerificationDelivery =
+  /** A message to the address; for email, a link (the hosted page, or the admin's template). */
+  | { via: "send"; urlTemplate?: string | undefined }
+  /** ZITADEL returnCode: the code goes back to the (admin) caller and nothing is sent. */
+  | { via: "return" };
+
+/** What a caller asks for an address: verified on their word (admins only), or a code. */
+export type AddressIntent = "verified" | VerificationDelivery;
+
+/**
+ * Whose codes: Kii mails a link (256-bit token) and texts 6 digits, and honours the app's
+ * "trusted" setting; ZITADEL mails a 6-character code inside a link and texts 6 digits, and
+ * verifies only by code or isVerified.
+ */
+export type Dialect = "kii" | "zitadel";
+
+export interface VerificationContext {
+  principal: Principal | null;
+  clientIp: string | null;
+  /** Origin of the hosted verification page, e.g. https://auth.example.com. */
+  origin: string;
+  dialect: Dialect;
+}
+
+export interface VerificationResult extends ChangeDetails {
+  /** Only for returnCode. */
+  code?: string;
+}
+
+const messageChannel = (channel: AddressChannel): Channel => (channel === "email" ? "email" : "sms");
+const addressOf = (user: User, channel: AddressChannel) => (channel === "email" ? user.email : user.phone);
+const verifiedOf = (user: User, channel: AddressChannel) => (channel === "email" ? user.emailVerified : user.phoneVerified);
+const sameAddress = (channel: AddressChannel, a: string | null, b: string | null) =>
+  a !== null && b !== null && (channel === "email" ? a.toLowerCase() === b.toLowerCase() : a === b);
+
+const addressTaken = (channel: AddressChannel) =>
+  new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
+/** D1 reports a unique-index conflict (an address taken by a racing request) as a SQLite error. */
+const isUniqueViolation = (e: unknown) => /UNIQUE constraint failed/i.test(String(e instanceof Error ? `${e.message} ${String(e.cause ?? "")}` : e));
+
+export const hostedVerifyLink = (origin: string, app: App, userId: string, code: string) =>
+  `${origin}/verify/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
+
+function newCode(channel: AddressChannel, dialect: Dialect): { kind: VerificationKind; code: string } {
+  if (channel === "phone") return { kind: "pin", code: randomString(6, DIGITS) };
+  return dialect === "kii" ? { kind: "link", code: randomToken(32) } : { kind: "code", code: randomString(6, UPPER_ALNUM) };
+}
+
+function ttlSeconds(app: App, kind: VerificationKind): number {
+  const c = app.settings.codes;
+  return kind === "link" ? c.emailLinkTtlSeconds : kind === "pin" ? c.smsPinTtlSeconds : c.zitadelCodeTtlSeconds;
+}
+
+async function enforceLimit(svc: Services, key: string, rule: { limit: number; windowSeconds: number }) {
+  const decision = await svc.limits.hit(key, rule);
+  if (!decision.allowed) {
+    throw new CoreError("rate_limited", "Too many verification messages; try again later", { retryAfterSeconds: decision.retryAfterSeconds });
+  }
+}
+
+/** Counts one message to `address` (per app and channel, in both dialects alike). */
+const countSend = (svc: Services, app: App, channel: AddressChannel, address: string) =>
+  enforceLimit(svc, `verify-addr:${app.id}:${channel}:${address.toLowerCase()}`, app.settings.rateLimits.verifyPerAddress);
+
+/** Who may choose how a code travels: returnCode and a caller's URL template are for the app's admin. */
+function checkDelivery(app: App, principal: Principal | null, intent: AddressIntent) {
+  if (intent === "verified" || intent.via === "return" || intent.urlTemplate !== undefined) {
+    if (!isAppAdmin(principal, app)) throw new CoreError("permission_denied", "No matching permissions found");
+  }
+  // Reject a bad template before anything is counted or written.
+  if (intent !== "verified" && intent.via === "send" && intent.urlTemplate !== undefined) {
+    renderUrlTemplate(intent.urlTemplate, { UserID: "", Code: "", OrgID: "" });
+  }
+}
+
+function checkAddress(channel: AddressChannel, address: string) {
+  const ok = channel === "email" ? address.length <= 254 && EMAIL.test(address) : E164.test(address);
+  if (!ok) {
+    throw new CoreError("invalid_input", channel === "email" ? "Not an email address" : "Not an international phone number such as +819012345678", {
+      field: channel === "email" ? "emailAddress" : "phoneNumber",
+    });
+  }
+}
+
+/**
+ * Issues a code for `address` and sends or returns it. `alsoRun` are statements for the same
+ * batch (the address change that the code is for). The per-address limit must have been counted.
+ */
+async function issue(
+  svc: Services,
+  app: App,
+  user: User,
+  channel: AddressChannel,
+  address: string,
+  delivery: VerificationDelivery,
+  ctx: VerificationContext,
+  alsoRun: "bump" | "set_unverified",
+): Promise<VerificationResult> {
+  const now = svc.now();
+  const { kind, code } = newCode(channel, ctx.dialect);
+  const ttl = ttlSeconds(app, kind);
+  let template: TemplateName = "verify_sms_code";
+  let link = "";
+  if (channel === "email") {
+    template = kind === "link" ? "verify_email_link" : "verify_email_code";
+    link =
+      delivery.via === "send" && delivery.urlTemplate !== undefined
+        ? renderUrlTemplate(delivery.urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
+        : hostedVerifyLink(ctx.origin, app, user.id, code);
+  }
+  const v = svc.verifications;
+  const change =
+    alsoRun === "bump" ? v.bumpStatement(app.id, user.id, now) : v.setAddressStatement(app.id, user.id, channel, address, false, now);
+  let changed;
+  try {
+    [, changed] = await svc.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
+  } catch (e) {
+    if (isUniqueViolation(e)) throw addressTaken(channel);
+    throw e;
+  }
+  const sequence = changed[0]?.sequence ?? user.sequence + 1;
+  if (delivery.via === "return") return { sequence, changedAt: now, code };
+  await svc.notifier.send({
+    appId: app.id,
+    channel: messageChannel(channel),
+    to: address,
+    template,
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars: { appName: app.name, ttlSeconds: ttl, code, link },
+    templates: app.settings.templates,
+  });
+  return { sequence, changedAt: now };
+}
+
+export interface RegisteredUser {
+  user: User;
+  emailCode?: string;
+  phoneCode?: string;
+}
+
+/**
+ * Registers a user and starts verifying the addresses given. `plan` says per channel what the
+ * caller asked (ZITADEL); without a plan (Kii) the app's `verification` setting decides:
+ * "trusted" addresses count as verified, "required" ones are sent a code.
+ */
+export async function registerWithVerification(
+  svc: Services,
+  app: App,
+  input: Registration,
+  ctx: VerificationContext,
+  plan?: Partial<Record<AddressChannel, AddressIntent>>,
+): Promise<RegisteredUser> {
+  const intents: Partial<Record<AddressChannel, AddressIntent>> = {};
+  for (const channel of ["email", "phone"] as const) {
+    const address = channel === "email" ? input.email : input.phone;
+    if (!address) continue;
+    const intent = plan?.[channel] ?? (app.settings.verification[channel] === "trusted" && ctx.dialect === "kii" ? "verified" : { via: "send" });
+    if (plan?.[channel]) checkDelivery(app, ctx.principal, intent);
+    intents[channel] = intent;
+  }
+  // Counted before the user exists: a refused send creates nothing.
+  for (const channel of ["email", "phone"] as const) {
+    const intent = intents[channel];
+    const address = channel === "email" ? input.email : input.phone;
+    if (address && intent && intent !== "verified" && intent.via === "send") await countSend(svc, app, channel, address);
+  }
+  const user = await register(svc, app, { ...input, emailVerified: intents.email === "verified", phoneVerified: intents.phone === "verified" });
+  const out: RegisteredUser = { user };
+  for (const channel of ["email", "phone"] as const) {
+    const intent = intents[channel];
+    const address = addressOf(user, channel);
+    if (!address || !intent || intent === "verified") continue;
+    const issued = await issue(svc, app, user, channel, address, intent, ctx, "bump");
+    if (issued.code !== undefined) out[channel === "email" ? "emailCode" : "phoneCode"] = issued.code;
+  }
+  const fresh = await svc.users.byId(app.id, user.id);
+  return { ...out, user: fresh ?? user };
+}
+
+export interface ResendVerification extends VerificationContext {
+  ref: UserRef;
+  channel: AddressChannel;
+  delivery: VerificationDelivery;
+  /** ZITADEL: the caller must be the app admin or the user; Kii: anyone with the app key may ask. */
+  authorized?: boolean;
+}
+
+/**
+ * Sends a new code for the address awaiting verification (the pending one, or the unverified
+ * current one). It supersedes the previous code; the count of wrong guesses carries over.
+ */
+export async function resendVerification(svc: Services, app: App, req: ResendVerification): Promise<VerificationResult> {
+  const { channel, delivery, principal } = req;
+  checkDelivery(app, principal, delivery);
+  const appBackend = isAppAdmin(principal, app);
+  const ipLimit = !appBackend && req.clientIp ? enforceLimit(svc, `verify-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp) : null;
+  const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
+  const pending = user ? await svc.verifications.get(app.id, user.id, channel) : null;
+  const current = user ? addressOf(user, channel) : null;
+  const target = pending?.address ?? (user && current && !verifiedOf(user, channel) ? current : null);
+  // Counted per destination (per identifier when there is none), before any other answer, so
+  // that known and unknown users are limited alike. returnCode sends nothing and is not counted.
+  if (delivery.via === "send") {
+    const subject = target ?? `ref:${req.ref.by}:${"value" in req.ref ? req.ref.value : ""}`;
+    await countSend(svc, app, channel, subject);
+  }
+  const silent = app.settings.enumerationProtection && delivery.via === "send";
+  if (silent && (!user || user.disabled || target === null)) {
+    const now = svc.now();
+    await svc.verifications.decoy(app.id, now);
+    await svc.notifier.sendDecoy();
+    return { sequence: 0, changedAt: now };
+  }
+  if (!user) throw new CoreError("user_not_found", "User could not be found", describeRef(req.ref));
+  if (req.authorized && !mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  if (target === null) {
+    if (current) throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel });
+    throw new CoreError("address_not_found", `The user has no ${channel === "email" ? "email address" : "phone number"} to verify`, { channel });
+  }
+  return issue(svc, app, user, channel, target, delivery, req, "bump");
+}
+
+/**
+ * Checks a code for the user's address awaiting verification. A right code makes that address
+ * the user's verified address (replacing the old one, for a change) and is used up; a wrong one
+ * counts as a failure. Whoever holds the code may use it: the code is the proof.
+ */
+export async function verifyAddress(svc: Services, app: App, input: { user: User; channel: AddressChannel; code: string }): Promise<ChangeDetails> {
+  const { user, channel, code } = input;
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const now = svc.now();
+  const check = await svc.verifications.check(app.id, user.id, channel, code, now);
+  switch (check.status) {
+    case "not_found": {
+      const current = addressOf(user, channel);
+      if (current && verifiedOf(user, channel) && !(await svc.verifications.get(app.id, user.id, channel))) {
+        throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel });
+      }
+      throw new CoreError("code_not_found", "No verification code is pending for this address", { channel });
+    }
+    case "exhausted":
+      throw new CoreError("code_not_found", "Too many wrong codes were tried; wait an hour, then request a new code", { channel });
+    case "expired":
+      throw new CoreError("code_expired", "The code has expired; request a new one", { channel });
+    case "invalid":
+      throw new CoreError("code_invalid", check.attemptsLeft > 0 ? "The code is not valid" : "The code is not valid; it was tried too many times", {
+        attemptsLeft: check.attemptsLeft,
+        channel,
+      });
+  }
+  if (await svc.verifications.addressTaken(app.id, user.id, channel, check.address)) throw addressTaken(channel);
+  const v = svc.verifications;
+  let changed, consumed;
+  try {
+    [changed, consumed] = await svc.db.batch([
+      v.setAddressStatement(app.id, user.id, channel, check.address, true, now, v.liveCondition(app.id, user.id, channel, check.codeId)),
+      v.consumeStatement(app.id, user.id, channel, check.codeId),
+    ]);
+  } catch (e) {
+    // The unique index on the app's addresses: someone else took it between the check and here.
+    if (isUniqueViolation(e)) throw addressTaken(channel);
+    throw e;
+  }
+  if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used", { channel });
+  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+}
+
+export interface ChangeAddress extends VerificationContext {
+  user: User;
+  channel: AddressChannel;
+  address: string;
+  intent: AddressIntent;
+}
+
+/**
+ * Changes an address. Verified at once only on an admin's word (or where a Kii app trusts its
+ * users' addresses); otherwise a code goes to the new address, and while the old address is
+ * verified it stays the user's address (for sign-in and resets) until the new one is verified.
+ */
+export async function changeAddress(svc: Services, app: App, req: ChangeAddress): Promise<VerificationResult> {
+  const { user, channel, address, principal } = req;
+  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  checkAddress(channel, address);
+  checkDelivery(app, principal, req.intent);
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const current = addressOf(user, channel);
+  const currentVerified = verifiedOf(user, channel);
+  const trusted = req.dialect === "kii" && app.settings.verification[channel] === "trusted";
+  const verifiedNow = req.intent === "verified" || trusted;
+  if (sameAddress(channel, current, address) && currentVerified) {
+    throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel, unchanged: true });
+  }
+  if (await svc.verifications.addressTaken(app.id, user.id, channel, address)) throw addressTaken(channel);
+  const v = svc.verifications;
+  if (verifiedNow) {
+    const now = svc.now();
+    const [changed] = await svc.db.batch([v.setAddressStatement(app.id, user.id, channel, address, true, now), v.clearStatement(app.id, user.id, channel)]);
+    return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+  }
+  const delivery = req.intent as VerificationDelivery;
+  if (delivery.via === "send") await countSend(svc, app, channel, address);
+  // An unverified current address never received resets, so nothing is lost by replacing it now.
+  return issue(svc, app, user, channel, address, delivery, req, current && currentVerified ? "bump" : "set_unverified");
+}
+
+/** Removes the user's phone number, and any number awaiting verification. */
+export async function removePhone(svc: Services, app: App, input: { user: User; principal: Principal | null }): Promise<ChangeDetails> {
+  const { user, principal } = input;
+  if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
+  const pending = await svc.verifications.get(app.id, user.id, "phone");
+  if (!user.phone && !pending) throw new CoreError("address_not_found", "The user has no phone number", { channel: "phone" });
+  const now = svc.now();
+  const v = svc.verifications;
+  const [changed] = await svc.db.batch([v.setAddressStatement(app.id, user.id, "phone", null, false, now), v.clearStatement(app.id, user.id, "phone")]);
+  return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
+}
+
+/** Addresses awaiting verification that differ from the user's current ones (Kii's `_…Pending`). */
+export async function pendingAddresses(svc: Services, app: App, user: User): Promise<Partial<Record<AddressChannel, string>>> {
+  const out: Partial<Record<AddressChannel, string>> = {};
+  for (const row of await svc.verifications.forUser(app.id, user.id)) {
+    if (!sameAddress(row.channel, row.address, addressOf(user, row.channel))) out[row.channel] = row.address;
+  }
+  return out;
+}
