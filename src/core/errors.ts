@@ -17,6 +17,7 @@ export type CoreErrorKind =
   | "code_invalid" // a current code exists but this is not it
   | "code_expired"
   | "rate_limited"
+  | "state_conflict" // the user is not in a state the operation applies to (details.state says which)
   | "invalid_template"
   | "unsupported";
 
@@ -29,6 +30,8 @@ export interface CoreErrorDetails {
   policy?: PolicyViolation;
   minimumLength?: number;
   retryAfterSeconds?: number;
+  /** For state_conflict: what stood in the way. */
+  state?: "already_inactive" | "not_inactive" | "initial" | "not_lockable" | "not_locked";
   [key: string]: unknown;
 }
 

@@ -242,6 +242,8 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
     svc.tokens.revokeUserStatement(user.id, live),
     svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
     svc.codes.consumeStatement(user.id, check.codeId, now),
+    // A completed reset ends an automatic lockout (not an admin's lock).
+    svc.guards.clearStatement(app.id, user.id),
   ]);
   if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used");
   svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
@@ -279,6 +281,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
     svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
     svc.tokens.revokeUserStatement(user.id),
     svc.users.clearResetStatement(user.id, now),
+    svc.guards.clearStatement(app.id, user.id),
   ]);
   await notifyPasswordChanged(svc, app, user);
   return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };

@@ -5,6 +5,7 @@ import { Notifier } from "../delivery/notifier";
 import { AppStore } from "../storage/apps";
 import { ResetCodeStore } from "../storage/codes";
 import { type Database, openDatabase } from "../storage/db";
+import { SignInGuardStore } from "../storage/guards";
 import { Limits } from "../storage/limiter";
 import { TokenStore } from "../storage/tokens";
 import { UserStore } from "../storage/users";
@@ -17,6 +18,7 @@ export interface Services {
   apps: AppStore;
   users: UserStore;
   tokens: TokenStore;
+  guards: SignInGuardStore;
   codes: ResetCodeStore;
   limits: Limits;
   notifier: Notifier;
@@ -36,6 +38,7 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     apps: new AppStore(db),
     users: new UserStore(db),
     tokens: new TokenStore(db),
+    guards: new SignInGuardStore(db),
     codes: new ResetCodeStore(db, env.CODES),
     limits: new Limits(env.LIMITER),
     notifier: new Notifier(env.DELIVERY),

@@ -1,7 +1,7 @@
 // D1 tables. docs/storage.md explains what lives where and why; keep the two in step.
 // Timestamps are integer milliseconds since the epoch. Booleans are 0/1 integers.
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const apps = sqliteTable("apps", {
   id: text("id").primaryKey(), // Kii appID
@@ -82,3 +82,22 @@ export const passwordResets = sqliteTable("password_resets", {
     .notNull()
     .default(sql`0`),
 });
+
+// Per-account sign-in guard (migrations/0002_lockout.sql; docs/storage.md): password checks
+// reserved against the lockout policy, the automatic lock, and an admin's lock. No foreign key:
+// deleting a user deletes its row in the same batch.
+export const signInGuards = sqliteTable(
+  "sign_in_guards",
+  {
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    // Password checks reserved since the last success or lock, within the decay window.
+    attempts: integer("attempts").notNull().default(0),
+    lastAttemptAt: integer("last_attempt_at").notNull().default(0),
+    lockedUntil: integer("locked_until").notNull().default(0),
+    // Automatic locks since the last success, reset or unlock: each one lasts twice as long.
+    lockCount: integer("lock_count").notNull().default(0),
+    adminLocked: integer("admin_locked", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.userId] })],
+);

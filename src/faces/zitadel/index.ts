@@ -7,19 +7,41 @@ import { universalServerRequestFromFetch, universalServerResponseToFetch } from 
 import {
   AddHumanUserRequestSchema,
   AddHumanUserResponseSchema,
+  DeactivateUserRequestSchema,
+  DeactivateUserResponseSchema,
+  DeleteUserRequestSchema,
+  DeleteUserResponseSchema,
   GetUserByIDRequestSchema,
   GetUserByIDResponseSchema,
+  LockUserRequestSchema,
+  LockUserResponseSchema,
   PasswordResetRequestSchema,
   PasswordResetResponseSchema,
+  ReactivateUserRequestSchema,
+  ReactivateUserResponseSchema,
   SetPasswordRequestSchema,
   SetPasswordResponseSchema,
+  UnlockUserRequestSchema,
+  UnlockUserResponseSchema,
   UserService,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
-import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
+import {
+  addHumanUser,
+  authenticateCaller,
+  type Caller,
+  deactivateUser,
+  deleteUser,
+  getUserByID,
+  lockUser,
+  passwordReset,
+  reactivateUser,
+  setPassword,
+  unlockUser,
+} from "./service";
 import { logError } from "../../lib/log";
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +100,11 @@ router.service(UserService, {
   setPassword: connectCall(setPassword),
   addHumanUser: connectCall(addHumanUser),
   getUserByID: connectCall(getUserByID),
+  deleteUser: connectCall(deleteUser),
+  deactivateUser: connectCall(deactivateUser),
+  reactivateUser: connectCall(reactivateUser),
+  lockUser: connectCall(lockUser),
+  unlockUser: connectCall(unlockUser),
 });
 const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
@@ -196,6 +223,37 @@ zitadelRest.get("/users/:userId", async (c) => {
   const caller = await restCaller(c);
   const req = fromJson(GetUserByIDRequestSchema, { userId: c.req.param("userId") });
   return restJson(GetUserByIDResponseSchema, await getUserByID(req, caller));
+});
+
+zitadelRest.delete("/users/:userId", async (c) => {
+  const caller = await restCaller(c);
+  const req = fromJson(DeleteUserRequestSchema, { userId: c.req.param("userId") });
+  return restJson(DeleteUserResponseSchema, await deleteUser(req, caller));
+});
+
+// POST /v2/users/{userId}/deactivate | reactivate | lock | unlock, each with an empty body.
+zitadelRest.post("/users/:userId/deactivate", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, DeactivateUserRequestSchema, c.req.param("userId"));
+  return restJson(DeactivateUserResponseSchema, await deactivateUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/reactivate", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ReactivateUserRequestSchema, c.req.param("userId"));
+  return restJson(ReactivateUserResponseSchema, await reactivateUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/lock", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, LockUserRequestSchema, c.req.param("userId"));
+  return restJson(LockUserResponseSchema, await lockUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/unlock", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, UnlockUserRequestSchema, c.req.param("userId"));
+  return restJson(UnlockUserResponseSchema, await unlockUser(req, caller));
 });
 
 // Other UserService paths (a mounted sub-app's notFound is not consulted, so a catch-all route).
