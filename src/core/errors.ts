@@ -17,6 +17,9 @@ export type CoreErrorKind =
   | "code_invalid" // a current code exists but this is not it
   | "code_expired"
   | "rate_limited"
+  | "session_not_found" // ZITADEL sessions: none with that id in this app
+  | "session_expired"
+  | "session_token_invalid"
   | "state_conflict" // the user is not in a state the operation applies to (details.state says which)
   | "invalid_template"
   | "unsupported";

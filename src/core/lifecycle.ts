@@ -27,6 +27,7 @@ export async function deleteUser(svc: Services, app: App, principal: Principal |
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
   await svc.db.batch([
     svc.tokens.revokeUserStatement(user.id),
+    svc.sessions.revokeUserStatement(app.id, user.id),
     svc.users.deleteResetStatement(user.id),
     svc.guards.deleteStatement(app.id, user.id),
     svc.users.deleteStatement(app.id, user.id),
@@ -50,7 +51,11 @@ export async function setUserActive(svc: Services, app: App, principal: Principa
   if (active) {
     sequence = (await svc.users.setDisabledStatement(user.id, false, now))[0]?.sequence;
   } else {
-    const [changed] = await svc.db.batch([svc.users.setDisabledStatement(user.id, true, now), svc.tokens.revokeUserStatement(user.id)]);
+    const [changed] = await svc.db.batch([
+      svc.users.setDisabledStatement(user.id, true, now),
+      svc.tokens.revokeUserStatement(user.id),
+      svc.sessions.revokeUserStatement(app.id, user.id),
+    ]);
     sequence = changed[0]?.sequence;
   }
   audit(active ? "user_reactivated" : "user_deactivated", app, user, principal);
@@ -63,10 +68,11 @@ export async function lockUser(svc: Services, app: App, principal: Principal | n
   const state = await accountState(svc, app, user);
   if (state !== "active" && state !== "initial") throw new CoreError("state_conflict", "Only an active or initial user can be locked", { state: "not_lockable" });
   const now = svc.now();
-  const [, , bumped] = await svc.db.batch([
+  const [, bumped] = await svc.db.batch([
     svc.guards.adminLockStatement(app.id, user.id),
-    svc.tokens.revokeUserStatement(user.id),
     svc.users.bumpSequenceStatement(user.id, now),
+    svc.tokens.revokeUserStatement(user.id),
+    svc.sessions.revokeUserStatement(app.id, user.id),
   ]);
   audit("user_locked", app, user, principal);
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };

@@ -244,6 +244,7 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
     svc.codes.consumeStatement(user.id, check.codeId, now),
     // A completed reset ends an automatic lockout (not an admin's lock).
     svc.guards.clearStatement(app.id, user.id),
+    svc.sessions.revokeUserStatement(app.id, user.id),
   ]);
   if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used");
   svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
@@ -282,6 +283,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
     svc.tokens.revokeUserStatement(user.id),
     svc.users.clearResetStatement(user.id, now),
     svc.guards.clearStatement(app.id, user.id),
+    svc.sessions.revokeUserStatement(app.id, user.id),
   ]);
   await notifyPasswordChanged(svc, app, user);
   return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };

@@ -6,6 +6,7 @@ import { AppStore } from "../storage/apps";
 import { ResetCodeStore } from "../storage/codes";
 import { type Database, openDatabase } from "../storage/db";
 import { SignInGuardStore } from "../storage/guards";
+import { SessionStore } from "../storage/sessions";
 import { Limits } from "../storage/limiter";
 import { TokenStore } from "../storage/tokens";
 import { UserStore } from "../storage/users";
@@ -19,6 +20,7 @@ export interface Services {
   users: UserStore;
   tokens: TokenStore;
   guards: SignInGuardStore;
+  sessions: SessionStore;
   codes: ResetCodeStore;
   limits: Limits;
   notifier: Notifier;
@@ -39,6 +41,7 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     users: new UserStore(db),
     tokens: new TokenStore(db),
     guards: new SignInGuardStore(db),
+    sessions: new SessionStore(db),
     codes: new ResetCodeStore(db, env.CODES),
     limits: new Limits(env.LIMITER),
     notifier: new Notifier(env.DELIVERY),

@@ -182,7 +182,7 @@ export async function setUserDisabled(svc: Services, app: App, principal: Princi
   }
   const now = svc.now();
   if (disabled) {
-    await svc.db.batch([svc.users.setDisabledStatement(user.id, true, now), svc.tokens.revokeUserStatement(user.id)]);
+    await svc.db.batch([svc.users.setDisabledStatement(user.id, true, now), svc.tokens.revokeUserStatement(user.id), svc.sessions.revokeUserStatement(app.id, user.id)]);
   } else {
     await svc.users.setDisabledStatement(user.id, false, now);
   }

@@ -101,3 +101,22 @@ export const signInGuards = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.appId, t.userId] })],
 );
+
+// ZITADEL SessionService v2 sessions (docs/storage.md). The token is stored as its SHA-256 and
+// replaced at every change; a password change, disable, lock or delete removes the user's sessions.
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    userCheckedAt: integer("user_checked_at").notNull(),
+    passwordCheckedAt: integer("password_checked_at"),
+    sequence: integer("sequence").notNull().default(1),
+    expiresAt: integer("expires_at"), // null: no lifetime was asked for
+    createdAt: integer("created_at").notNull(),
+    changedAt: integer("changed_at").notNull(),
+  },
+  (t) => [index("sessions_app_user").on(t.appId, t.userId)],
+);

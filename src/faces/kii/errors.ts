@@ -107,6 +107,9 @@ export function fromCoreError(e: CoreError, ctx: KiiErrorContext = {}): KiiError
       return new KiiError("INVALID_VERIFICATION_CODE", e.message, { appID: ctx.appId });
     case "code_expired":
       return new KiiError("PIN_CODE_EXPIRED", e.message, { appID: ctx.appId });
+    case "session_not_found":
+    case "session_expired":
+    case "session_token_invalid":
     case "state_conflict":
       return new KiiError("INVALID_STATUS", e.message, { appID: ctx.appId });
     case "rate_limited":

@@ -20,7 +20,12 @@ export type Rpc =
   | "DeactivateUser"
   | "ReactivateUser"
   | "LockUser"
-  | "UnlockUser";
+  | "UnlockUser"
+  | "CreateSession"
+  | "SetSession"
+  | "GetSession"
+  | "DeleteSession"
+  | "ListSessions";
 
 // ZITADEL's commands each carry their own id for a missing user.
 const USER_NOT_FOUND_IDS: Partial<Record<Rpc, string>> = {
@@ -96,6 +101,12 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
       return e.details.locked
         ? z(Code.FailedPrecondition, "COMMAND-JLK35", "User is locked")
         : z(Code.InvalidArgument, "COMMAND-3M0fs", "Password is invalid");
+    case "session_not_found":
+      return z(Code.NotFound, "QUERY-SFeaa", "Session does not exist");
+    case "session_expired":
+      return z(Code.FailedPrecondition, "COMMAND-Hkl3d", "Session has expired");
+    case "session_token_invalid":
+      return z(Code.PermissionDenied, "COMMAND-sGr42", "Session token is invalid");
     case "state_conflict": {
       const [code, id, text] = STATE_CONFLICTS[e.details.state ?? "not_lockable"];
       return z(code, id, text);

@@ -25,6 +25,19 @@ import {
   UnlockUserResponseSchema,
   UserService,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import {
+  CreateSessionRequestSchema,
+  CreateSessionResponseSchema,
+  DeleteSessionRequestSchema,
+  DeleteSessionResponseSchema,
+  GetSessionRequestSchema,
+  GetSessionResponseSchema,
+  ListSessionsRequestSchema,
+  ListSessionsResponseSchema,
+  SessionService,
+  SetSessionRequestSchema,
+  SetSessionResponseSchema,
+} from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
@@ -42,6 +55,7 @@ import {
   setPassword,
   unlockUser,
 } from "./service";
+import { createSessionRpc, deleteSessionRpc, getSessionRpc, listSessionsRpc, setSessionRpc } from "./sessions";
 import { logError } from "../../lib/log";
 
 // ---------------------------------------------------------------------------------------------
@@ -106,6 +120,13 @@ router.service(UserService, {
   lockUser: connectCall(lockUser),
   unlockUser: connectCall(unlockUser),
 });
+router.service(SessionService, {
+  createSession: connectCall(createSessionRpc),
+  setSession: connectCall(setSessionRpc),
+  getSession: connectCall(getSessionRpc),
+  deleteSession: connectCall(deleteSessionRpc),
+  listSessions: connectCall(listSessionsRpc),
+});
 const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
 const NATIVE_GRPC = /^application\/grpc(\+[\w-]+)?\s*(;|$)/i;
@@ -134,7 +155,7 @@ zitadelRpc.all("*", async (c) => {
   }
   const handler = handlers.get(new URL(c.req.url).pathname);
   if (!handler) {
-    const message = `Method ${new URL(c.req.url).pathname} is not part of zitadel.user.v2.UserService`;
+    const message = `Method ${new URL(c.req.url).pathname} is not served by Latchkey`;
     if (GRPC_WEB.test(contentType)) return grpcHeadersOnly(contentType, 12, message);
     return c.json({ code: "unimplemented", message }, 404);
   }
@@ -164,8 +185,8 @@ zitadelRest.onError((err) => {
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-/** Reads a protojson body (either field-name style, unknown fields ignored) with the path's userId on top. */
-async function readMessage<D extends DescMessage>(c: AppContext, schema: D, userId?: string): Promise<MessageShape<D>> {
+/** Reads a protojson body (either field-name style, unknown fields ignored) with the path's fields (a userId, or named ones) on top. */
+async function readMessage<D extends DescMessage>(c: AppContext, schema: D, path?: string | Record<string, string>): Promise<MessageShape<D>> {
   const type = c.req.header("Content-Type");
   if (type !== undefined && !JSON_TYPE.test(type)) throw invalidArgument("The request body must be application/json");
   const raw = await c.req.text();
@@ -178,10 +199,11 @@ async function readMessage<D extends DescMessage>(c: AppContext, schema: D, user
     }
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalidArgument("The request body must be a JSON object");
-  if (userId !== undefined) {
+  const fields = typeof path === "string" ? { userId: path } : (path ?? {});
+  for (const [name, value] of Object.entries(fields)) {
     // As in grpc-gateway, the path's value wins over the body's.
-    delete json.user_id;
-    json.userId = userId;
+    delete json[name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)];
+    json[name] = value;
   }
   try {
     return fromJson(schema, json, { ignoreUnknownFields: true });
@@ -254,6 +276,38 @@ zitadelRest.post("/users/:userId/unlock", async (c) => {
   const caller = await restCaller(c);
   const req = await readMessage(c, UnlockUserRequestSchema, c.req.param("userId"));
   return restJson(UnlockUserResponseSchema, await unlockUser(req, caller));
+});
+
+// SessionService over REST (grpc-gateway's mapping).
+zitadelRest.post("/sessions", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, CreateSessionRequestSchema);
+  return restJson(CreateSessionResponseSchema, await createSessionRpc(req, caller));
+});
+
+zitadelRest.post("/sessions/search", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ListSessionsRequestSchema);
+  return restJson(ListSessionsResponseSchema, await listSessionsRpc(req, caller));
+});
+
+zitadelRest.patch("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, SetSessionRequestSchema, { sessionId: c.req.param("sessionId") });
+  return restJson(SetSessionResponseSchema, await setSessionRpc(req, caller));
+});
+
+zitadelRest.get("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const token = c.req.query("sessionToken") ?? c.req.query("session_token");
+  const req = fromJson(GetSessionRequestSchema, { sessionId: c.req.param("sessionId"), ...(token !== undefined ? { sessionToken: token } : {}) });
+  return restJson(GetSessionResponseSchema, await getSessionRpc(req, caller));
+});
+
+zitadelRest.delete("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, DeleteSessionRequestSchema, { sessionId: c.req.param("sessionId") });
+  return restJson(DeleteSessionResponseSchema, await deleteSessionRpc(req, caller));
 });
 
 // Other UserService paths (a mounted sub-app's notFound is not consulted, so a catch-all route).
