@@ -3,6 +3,7 @@ import { app } from "./app";
 import type { Env } from "./config/env";
 import { deliverBatch } from "./delivery/consumer";
 import { openDatabase } from "./storage/db";
+import { SessionStore } from "./storage/sessions";
 import { TokenStore } from "./storage/tokens";
 
 export { RateLimiter } from "./storage/limiter";
@@ -15,9 +16,10 @@ export default {
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
     await deliverBatch(batch, env);
   },
-  // The cron trigger in wrangler.toml: expired access tokens are refused anyway; this only keeps
-  // the table from growing.
+  // The cron trigger in wrangler.toml: expired access tokens and sessions are refused anyway;
+  // this only keeps the tables from growing.
   async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
-    await new TokenStore(openDatabase(env.DB)).purgeExpired(Date.now());
+    const db = openDatabase(env.DB);
+    await Promise.all([new TokenStore(db).purgeExpired(Date.now()), new SessionStore(db).purgeExpired(Date.now())]);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,6 +1,6 @@
 // ZITADEL sessions in D1. Tokens are 256 random bits stored as SHA-256 (as access tokens are);
 // every change draws a new token and is conditional on the old one, so a token works once per change.
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
 import type { Database } from "./db";
@@ -47,6 +47,10 @@ export class SessionStore {
     if (filter.ids) where.push(inArray(sessions.id, filter.ids));
     if (filter.userId !== undefined) where.push(eq(sessions.userId, filter.userId));
     return this.db.select().from(sessions).where(and(...where)).orderBy(sessions.createdAt).limit(limit).all();
+  }
+
+  async purgeExpired(now: number): Promise<void> {
+    await this.db.delete(sessions).where(lt(sessions.expiresAt, now));
   }
 
   /** Every session of a user, for the batches that change a password, disable, lock or delete. */

@@ -1,7 +1,8 @@
 // zitadel.session.v2.SessionService over REST (issue 10): user + password checks, tokens stored
 // hashed and replaced at every change, lifetimes, the lockout, unsupported factors, and sessions
 // dying with the password. test/e2e/zitadel-sessions.e2e.ts drives the same RPCs with @zitadel/client.
-import { env } from "cloudflare:test";
+import { createScheduledController, env } from "cloudflare:test";
+import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
 import { signIn } from "../helpers";
@@ -161,5 +162,19 @@ describe("sessions die with the password, and ListSessions", () => {
     expect(await list([{ userIdQuery: { id: ann.userId } }])).toEqual([a1.sessionId, a2.sessionId].sort());
     expect(await list([{ idsQuery: { ids: [a1.sessionId, b1.sessionId] } }])).toEqual([a1.sessionId, b1.sessionId].sort());
     expect(await list([{ idsQuery: { ids: [a1.sessionId, b1.sessionId] } }, { userIdQuery: { id: bob.userId } }])).toEqual([b1.sessionId]);
+  });
+});
+
+describe("daily clean-up", () => {
+  it("deletes expired sessions and keeps live ones and those without a lifetime", async () => {
+    const app = await zitadelApp();
+    const user = await addHuman(app);
+    const expiring = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }, { lifetime: "3600s" }));
+    const live = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }, { lifetime: "3600s" }));
+    const forever = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }));
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, expiring.sessionId).run();
+    await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env);
+    const ids = (await env.DB.prepare("SELECT id FROM sessions WHERE app_id = ?").bind(app.appId).all<{ id: string }>()).results.map((r) => r.id).sort();
+    expect(ids).toEqual([live.sessionId, forever.sessionId].sort());
   });
 });
