@@ -162,6 +162,7 @@ const localeOverrides = z
     reset_pin: templateOverride.optional(),
     reset_code: templateOverride.optional(),
     password_changed: templateOverride.optional(),
+    account_locked: templateOverride.optional(),
   })
   .superRefine((overrides, ctx) => {
     // A reset message without its link or code would reach the user and be useless.

@@ -55,6 +55,8 @@ export const appSettingsSchema = z.strictObject({
       lockSeconds: seconds(1, 30 * 86_400, 900),
       maxLockSeconds: seconds(1, 365 * 86_400, 86_400),
       failureDecaySeconds: seconds(60, 30 * 86_400, 3_600),
+      /** Tell the user (template account_locked, on a verified address) when the lockout locks the account. */
+      notify: z.boolean().default(false),
     })
     .prefault({})
     .refine((l) => l.lockSeconds <= l.maxLockSeconds, { message: "lockSeconds must not exceed maxLockSeconds", path: ["lockSeconds"] }),

@@ -1,6 +1,7 @@
 // Sign-in protection: the per-account lockout (SPEC §10, issue 10) and the per-IP throttles on
 // anonymous sign-in and registration. authenticate() calls checkPassword; faces never see the
 // guard itself, only the outcome.
+import { pickLocale } from "../i18n/locale";
 import { logEvent } from "../lib/log";
 import type { App } from "../storage/apps";
 import type { User } from "../storage/users";
@@ -30,10 +31,29 @@ export async function checkPassword(svc: Services, app: App, user: User & { pass
     return "ok";
   }
   if (reservation.attempt >= policy.maxPasswordAttempts) {
-    const locked = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, svc.now());
-    if (locked) logEvent("user_locked", { appId: app.id, userId: user.id, reason: "password_attempts" });
+    const lockedAt = svc.now();
+    const until = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
+    if (until !== null) {
+      logEvent("user_locked", { appId: app.id, userId: user.id, reason: "password_attempts" });
+      if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 60_000)));
+    }
   }
   return "wrong";
+}
+
+/** The optional notice (settings lockout.notify) to the user's verified email, else verified phone. */
+async function notifyLocked(svc: Services, app: App, user: User, minutes: number): Promise<void> {
+  const channel = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
+  if (!channel) return;
+  await svc.notifier.send({
+    appId: app.id,
+    channel,
+    to: channel === "email" ? user.email! : user.phone!,
+    template: "account_locked",
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars: { appName: app.name, minutes },
+    templates: app.settings.templates,
+  });
 }
 
 export interface AnonymousCaller {

@@ -2,7 +2,7 @@
 // part by part (settings.templates); delivery/templates.ts fills in the variables.
 import type { Locale } from "./locale";
 
-export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed";
+export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed" | "account_locked";
 
 export interface Template {
   subject: string;
@@ -32,6 +32,11 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
       text: "The password of your {{appName}} account was just changed. If you did not do this, reset your password now and contact the app's support.",
       html: "<p>The password of your {{appName}} account was just changed.</p><p>If you did not do this, reset your password now and contact the app's support.</p>",
     },
+    account_locked: {
+      subject: "Your {{appName}} account was locked",
+      text: "After too many wrong passwords, sign-in to your {{appName}} account is locked for {{minutes}} minutes. If it was not you, someone may be guessing your password: reset it to end the lock now.",
+      html: "<p>After too many wrong passwords, sign-in to your {{appName}} account is locked for {{minutes}} minutes.</p><p>If it was not you, someone may be guessing your password: reset it to end the lock now.</p>",
+    },
   },
   ja: {
     reset_link: {
@@ -53,6 +58,11 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
       subject: "{{appName}} のパスワードが変更されました",
       text: "{{appName}} アカウントのパスワードが変更されました。心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。",
       html: "<p>{{appName}} アカウントのパスワードが変更されました。</p><p>心当たりがない場合は、すぐにパスワードを再設定し、アプリのサポートに連絡してください。</p>",
+    },
+    account_locked: {
+      subject: "{{appName}} アカウントがロックされました",
+      text: "誤ったパスワードが続けて入力されたため、{{appName}} アカウントへのサインインを {{minutes}} 分間ロックしました。心当たりがない場合は、パスワードを再設定するとすぐにロックが解除されます。",
+      html: "<p>誤ったパスワードが続けて入力されたため、{{appName}} アカウントへのサインインを {{minutes}} 分間ロックしました。</p><p>心当たりがない場合は、パスワードを再設定するとすぐにロックが解除されます。</p>",
     },
   },
 };

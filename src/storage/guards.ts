@@ -54,16 +54,17 @@ export class SignInGuardStore {
 
   /**
    * Locks the account after the check that used up the last attempt failed: each lock in a row
-   * lasts twice as long as the one before, up to the cap. Returns whether this call locked it.
+   * lasts twice as long as the one before, up to the cap. Returns the lock's end if this call locked it.
    */
-  async lock(appId: string, userId: string, rule: LockRule, now: number): Promise<boolean> {
-    const result = await this.db.run(sql`
+  async lock(appId: string, userId: string, rule: LockRule, now: number): Promise<number | null> {
+    const rows = await this.db.all<{ locked_until: number }>(sql`
       UPDATE sign_in_guards SET
         attempts = 0,
         locked_until = ${now} + MIN(${rule.lockMs} * (1 << MIN(lock_count, 30)), ${rule.maxLockMs}),
         lock_count = lock_count + 1
-      WHERE app_id = ${appId} AND user_id = ${userId} AND locked_until <= ${now}`);
-    return result.meta.changes === 1;
+      WHERE app_id = ${appId} AND user_id = ${userId} AND locked_until <= ${now}
+      RETURNING locked_until`);
+    return rows[0]?.locked_until ?? null;
   }
 
   /** A successful check: the run of failures and the doubling start afresh. An admin's lock stays. */

@@ -7,7 +7,7 @@ import { createServices, type Services } from "../../src/core/services";
 import { authenticate } from "../../src/core/users";
 import type { App } from "../../src/core/apps";
 import { adminToken, call, createApp, kiiHeaders, signIn, type TestApp } from "../helpers";
-import { newUser, PASSWORD, type TestUser } from "../kii/password-helpers";
+import { latestMessage, newUser, outbox, PASSWORD, type TestUser } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
 
 const WRONG = "not the password";
@@ -211,5 +211,25 @@ describe("an admin's lock (ZITADEL LockUser)", () => {
     expect((await signIn(app, user.loginName, "a brand new password")).status).toBe(400);
     await expectOk(await rest(`/users/${user.userID}/unlock`, { token: admin, json: {} }));
     expect((await signIn(app, user.loginName, "a brand new password")).status).toBe(200);
+  });
+});
+
+describe("lock notice (lockout.notify)", () => {
+  it("tells the user by email, in the user's language, how long the lock lasts", async () => {
+    const app = await createApp({ lockout: { maxPasswordAttempts: 2, lockSeconds: 600, notify: true } });
+    const user = await newUser(app, { locale: "ja" });
+    await wrongTimes(app, user, 2);
+    const notice = await latestMessage(user.email, "account_locked");
+    expect(notice.subject).toContain("ロック");
+    expect(notice.text).toContain("10 分間");
+  });
+
+  it("sends nothing by default", async () => {
+    const app = await createApp({ lockout: { maxPasswordAttempts: 2 } });
+    const user = await newUser(app);
+    await wrongTimes(app, user, 2);
+    expect((await guardRow(app, user.userID))!.lock_count).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await outbox(user.email)).filter((m) => m.template === "account_locked")).toEqual([]);
   });
 });
