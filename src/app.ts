@@ -34,6 +34,7 @@ app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy
 app.use("/api/*", cors);
 app.use("/v2/*", cors);
 app.use("/zitadel.user.v2.UserService/*", cors);
+app.use("/zitadel.session.v2.SessionService/*", cors);
 
 app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
 // For uptime monitors: 200 when D1, KV, the limiter and the queue all answer, else 503 naming
@@ -46,6 +47,7 @@ app.get("/healthz", async (c) => {
 app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);
+app.route("/zitadel.session.v2.SessionService", zitadelRpc);
 app.route("/reset", resetPage);
 app.route("/verify", verifyPage);
 app.route("/admin", admin);

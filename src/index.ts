@@ -4,6 +4,7 @@ import type { Env } from "./config/env";
 import { deliverBatch } from "./delivery/consumer";
 import { openDatabase } from "./storage/db";
 import { VerificationStore } from "./storage/verification";
+import { SessionStore } from "./storage/sessions";
 import { TokenStore } from "./storage/tokens";
 
 export { RateLimiter } from "./storage/limiter";
@@ -16,10 +17,10 @@ export default {
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
     await deliverBatch(batch, env);
   },
-  // The cron trigger in wrangler.toml: expired access tokens are refused anyway; this only keeps
-  // the table from growing.
+  // The cron trigger in wrangler.toml: expired access tokens and sessions are refused anyway;
+  // this only keeps the tables from growing.
   async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
     const db = openDatabase(env.DB);
-    await Promise.all([new TokenStore(db).purgeExpired(Date.now()), new VerificationStore(db).purgeExpired(Date.now())]);
+    await Promise.all([new TokenStore(db).purgeExpired(Date.now()), new VerificationStore(db).purgeExpired(Date.now()), new SessionStore(db).purgeExpired(Date.now())]);
   },
 } satisfies ExportedHandler<Env, unknown>;

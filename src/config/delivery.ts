@@ -195,6 +195,7 @@ const localeOverrides = z
     verify_email_link: templateOverride.optional(),
     verify_email_code: templateOverride.optional(),
     verify_sms_code: templateOverride.optional(),
+    account_locked: templateOverride.optional(),
   })
   .superRefine((overrides, ctx) => {
     // A reset message without its link or code would reach the user and be useless.

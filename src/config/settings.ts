@@ -41,8 +41,27 @@ const settingsObject = z.strictObject({
       resetPerIp: limit(20, 3_600),
       /** Verification messages per address, counted in both dialects. */
       verifyPerAddress: limit(3, 900),
+      // Anonymous sign-ins and registrations per client address, counted before any hash.
+      signInPerIp: limit(30, 300),
+      registerPerIp: limit(20, 3_600),
     })
     .prefault({}),
+  /**
+   * Per-account lockout: after maxPasswordAttempts failed password checks (forgotten
+   * failureDecaySeconds after the last one) the account is locked for lockSeconds, twice as long
+   * for each further lock in a row, at most maxLockSeconds.
+   */
+  lockout: z
+    .strictObject({
+      maxPasswordAttempts: z.int().min(1).max(1_000).default(10),
+      lockSeconds: seconds(1, 30 * 86_400, 900),
+      maxLockSeconds: seconds(1, 365 * 86_400, 86_400),
+      failureDecaySeconds: seconds(60, 30 * 86_400, 3_600),
+      /** Tell the user (template account_locked, on a verified address) when the lockout locks the account. */
+      notify: z.boolean().default(false),
+    })
+    .prefault({})
+    .refine((l) => l.lockSeconds <= l.maxLockSeconds, { message: "lockSeconds must not exceed maxLockSeconds", path: ["lockSeconds"] }),
   /** Reset requests for unknown users answer exactly like known ones. Off = Kii's 404. */
   enumerationProtection: z.boolean().default(false),
   /**

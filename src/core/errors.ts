@@ -19,6 +19,10 @@ export type CoreErrorKind =
   | "address_verified" // verification asked for an address that is already verified
   | "address_not_found" // no such address (or none pending) to verify, resend to or remove
   | "rate_limited"
+  | "session_not_found" // ZITADEL sessions: none with that id in this app
+  | "session_expired"
+  | "session_token_invalid"
+  | "state_conflict" // the user is not in a state the operation applies to (details.state says which)
   | "invalid_template"
   | "unsupported";
 
@@ -31,6 +35,8 @@ export interface CoreErrorDetails {
   policy?: PolicyViolation;
   minimumLength?: number;
   retryAfterSeconds?: number;
+  /** For state_conflict: what stood in the way. */
+  state?: "already_inactive" | "not_inactive" | "initial" | "not_lockable" | "not_locked";
   [key: string]: unknown;
 }
 

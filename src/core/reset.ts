@@ -321,6 +321,9 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       svc.tokens.revokeUserStatement(app.id, user.id, live),
       svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
       svc.codes.consumeStatement(app.id, user.id, check.codeId, now),
+      // A completed reset ends an automatic lockout (not an admin's lock) and the user's sessions.
+      svc.guards.clearStatement(app.id, user.id),
+      svc.sessions.revokeUserStatement(app.id, user.id),
     ]);
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
@@ -363,6 +366,9 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
       svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
       svc.tokens.revokeUserStatement(app.id, user.id),
       svc.users.clearResetStatement(app.id, user.id, now),
+      // A password set by the admin ends an automatic lockout and the user's sessions too.
+      svc.guards.clearStatement(app.id, user.id),
+      svc.sessions.revokeUserStatement(app.id, user.id),
     ]);
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
@@ -371,8 +377,10 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   // have landed since: write only if that hash is still the user's, every statement guarded,
   // the password last (it ends the condition the others test).
   const unchanged = svc.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
-  const [, , changed] = await svc.db.batch([
+  const [, , , , changed] = await svc.db.batch([
     svc.tokens.revokeUserStatement(app.id, user.id, unchanged),
+    svc.guards.clearStatement(app.id, user.id),
+    svc.sessions.revokeUserStatement(app.id, user.id),
     svc.users.clearResetStatement(app.id, user.id, now, unchanged),
     svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
   ]);

@@ -5,6 +5,8 @@ import { Notifier } from "../delivery/notifier";
 import { AppStore } from "../storage/apps";
 import { ResetCodeStore } from "../storage/codes";
 import { type Database, openDatabase } from "../storage/db";
+import { SignInGuardStore } from "../storage/guards";
+import { SessionStore } from "../storage/sessions";
 import { Limits } from "../storage/limiter";
 import { TokenStore } from "../storage/tokens";
 import { UserStore } from "../storage/users";
@@ -18,6 +20,8 @@ export interface Services {
   apps: AppStore;
   users: UserStore;
   tokens: TokenStore;
+  guards: SignInGuardStore;
+  sessions: SessionStore;
   codes: ResetCodeStore;
   verifications: VerificationStore;
   limits: Limits;
@@ -38,6 +42,8 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     apps: new AppStore(db),
     users: new UserStore(db),
     tokens: new TokenStore(db),
+    guards: new SignInGuardStore(db),
+    sessions: new SessionStore(db),
     codes: new ResetCodeStore(db, env.CODES),
     verifications: new VerificationStore(db),
     limits: new Limits(env.LIMITER),

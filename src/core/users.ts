@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { CoreError } from "./errors";
 import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
 import { HashRefused, importHash } from "./hashes";
+import { type AnonymousCaller, checkPassword, throttleAnonymous } from "./lockout";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
@@ -38,7 +39,9 @@ export interface Registration {
   changeRequired?: boolean;
 }
 
-export async function register(svc: Services, app: App, input: Registration): Promise<User> {
+/** `caller`: who asks and from where, for the per-IP registration limit (checked before anything else). */
+export async function register(svc: Services, app: App, input: Registration, caller?: AnonymousCaller): Promise<User> {
+  if (caller) await throttleAnonymous(svc, app, "register", caller);
   if (input.userId !== undefined && !isValidUserId(input.userId)) {
     throw new CoreError("invalid_input", "userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"", { field: "userId" });
   }
@@ -135,8 +138,11 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
     await svc.hasher.burn(password);
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
   }
-  if (!(await svc.hasher.verify(password, user.passwordHash))) {
-    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
+  // Through the lockout guard (core/lockout.ts). A locked account answers exactly like a wrong
+  // password; `locked` is for dialects that name the state (ZITADEL), never shown by Kii.
+  const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  if (check !== "ok") {
+    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided", check === "locked" ? { locked: true } : {});
   }
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   if (svc.hasher.needsRehash(user.passwordHash)) {
@@ -146,6 +152,12 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
     return { ...user, passwordHash: upgraded };
   }
   return user;
+}
+
+/** A sign-in from outside: the per-IP limit first (no hash is spent on a refused request), then the password. */
+export async function signIn(svc: Services, app: App, ref: UserRef, password: string, caller: AnonymousCaller): Promise<User> {
+  await throttleAnonymous(svc, app, "sign_in", caller);
+  return authenticate(svc, app, ref, password);
 }
 
 export interface IssuedToken {
@@ -200,7 +212,7 @@ export async function setUserDisabled(svc: Services, app: App, principal: Princi
   }
   const now = svc.now();
   if (disabled) {
-    await svc.db.batch([svc.users.setDisabledStatement(app.id, user.id, true, now), svc.tokens.revokeUserStatement(app.id, user.id)]);
+    await svc.db.batch([svc.users.setDisabledStatement(app.id, user.id, true, now), svc.tokens.revokeUserStatement(app.id, user.id), svc.sessions.revokeUserStatement(app.id, user.id)]);
   } else {
     await svc.users.setDisabledStatement(app.id, user.id, false, now);
   }

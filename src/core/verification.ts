@@ -14,6 +14,7 @@ import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
 import { CoreError } from "./errors";
+import { type AnonymousCaller, throttleAnonymous } from "./lockout";
 import { describeRef, E164, EMAIL, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import type { ChangeDetails } from "./reset";
 import type { Services } from "./services";
@@ -45,6 +46,8 @@ export interface VerificationContext {
   /** Origin of the hosted verification page, e.g. https://auth.example.com. */
   origin: string;
   dialect: Dialect;
+  /** Anonymous registrations are counted per client address before anything else (Kii). */
+  throttle?: AnonymousCaller;
 }
 
 export interface VerificationResult extends ChangeDetails {
@@ -175,6 +178,7 @@ export async function registerWithVerification(
   ctx: VerificationContext,
   plan?: Partial<Record<AddressChannel, AddressIntent>>,
 ): Promise<RegisteredUser> {
+  if (ctx.throttle) await throttleAnonymous(svc, app, "register", ctx.throttle);
   const intents: Partial<Record<AddressChannel, AddressIntent>> = {};
   for (const channel of ["email", "phone"] as const) {
     const address = channel === "email" ? input.email : input.phone;

@@ -2,7 +2,15 @@
 // part by part (settings.templates); delivery/templates.ts fills in the variables.
 import type { Locale } from "./locale";
 
-export type TemplateName = "reset_link" | "reset_pin" | "reset_code" | "password_changed" | "verify_email_link" | "verify_email_code" | "verify_sms_code";
+export type TemplateName =
+  | "reset_link"
+  | "reset_pin"
+  | "reset_code"
+  | "password_changed"
+  | "account_locked"
+  | "verify_email_link"
+  | "verify_email_code"
+  | "verify_sms_code";
 
 export interface Template {
   subject: string;
@@ -34,18 +42,23 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
     },
     verify_email_link: {
       subject: "Confirm your email address for {{appName}}",
-      text: "Someone gave this address for a {{appName}} account. To confirm that it is yours, open this link within {{minutes}} minutes:\n{{link}}\nIf it was not you, ignore this message; the address will not be used.",
-      html: '<p>Someone gave this address for a {{appName}} account.</p><p><a href="{{link}}">Confirm that this address is mine</a> (valid for {{minutes}} minutes).</p><p>If it was not you, ignore this message; the address will not be used.</p>',
+      text: "Someone gave this address for a {{appName}} account. To confirm that it is yours, open this link within {{duration}}:\n{{link}}\nIf it was not you, ignore this message; the address will not be used.",
+      html: '<p>Someone gave this address for a {{appName}} account.</p><p><a href="{{link}}">Confirm that this address is mine</a> (valid for {{duration}}).</p><p>If it was not you, ignore this message; the address will not be used.</p>',
     },
     verify_email_code: {
       subject: "Your {{appName}} verification code",
-      text: "Your {{appName}} email verification code is {{code}}. It expires in {{minutes}} minutes. You can also open this link:\n{{link}}\nIf you did not ask for it, ignore this message.",
-      html: '<p>Your {{appName}} email verification code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p><p><a href="{{link}}">Confirm this address</a></p><p>If you did not ask for it, ignore this message.</p>',
+      text: "Your {{appName}} email verification code is {{code}}. It expires in {{duration}}. You can also open this link:\n{{link}}\nIf you did not ask for it, ignore this message.",
+      html: '<p>Your {{appName}} email verification code is <strong>{{code}}</strong>. It expires in {{duration}}.</p><p><a href="{{link}}">Confirm this address</a></p><p>If you did not ask for it, ignore this message.</p>',
     },
     verify_sms_code: {
       subject: "Your {{appName}} verification code",
-      text: "Your {{appName}} phone verification code is {{code}}. It expires in {{minutes}} minutes.",
-      html: "<p>Your {{appName}} phone verification code is <strong>{{code}}</strong>. It expires in {{minutes}} minutes.</p>",
+      text: "Your {{appName}} phone verification code is {{code}}. It expires in {{duration}}.",
+      html: "<p>Your {{appName}} phone verification code is <strong>{{code}}</strong>. It expires in {{duration}}.</p>",
+    },
+    account_locked: {
+      subject: "Your {{appName}} account was locked",
+      text: "After too many wrong passwords, sign-in to your {{appName}} account is locked for {{duration}}. If it was not you, someone may be guessing your password: reset it to end the lock now.",
+      html: "<p>After too many wrong passwords, sign-in to your {{appName}} account is locked for {{duration}}.</p><p>If it was not you, someone may be guessing your password: reset it to end the lock now.</p>",
     },
   },
   ja: {
@@ -71,18 +84,23 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
     },
     verify_email_link: {
       subject: "{{appName}} のメールアドレス確認",
-      text: "このアドレスが {{appName}} のアカウントに登録されました。ご本人のアドレスであることを確認するには、{{minutes}} 分以内に次のリンクを開いてください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。",
-      html: '<p>このアドレスが {{appName}} のアカウントに登録されました。</p><p><a href="{{link}}">このアドレスを確認する</a>（{{minutes}} 分間有効）</p><p>心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。</p>',
+      text: "このアドレスが {{appName}} のアカウントに登録されました。ご本人のアドレスであることを確認するには、{{duration}}以内に次のリンクを開いてください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。",
+      html: '<p>このアドレスが {{appName}} のアカウントに登録されました。</p><p><a href="{{link}}">このアドレスを確認する</a>（{{duration}}有効）</p><p>心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。</p>',
     },
     verify_email_code: {
       subject: "{{appName}} の確認コード",
-      text: "{{appName}} のメールアドレス確認コードは {{code}} です。{{minutes}} 分で無効になります。次のリンクからも確認できます:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。",
-      html: '<p>{{appName}} のメールアドレス確認コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p><p><a href="{{link}}">このアドレスを確認する</a></p><p>心当たりがない場合は、このメッセージを無視してください。</p>',
+      text: "{{appName}} のメールアドレス確認コードは {{code}} です。{{duration}}で無効になります。次のリンクからも確認できます:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。",
+      html: '<p>{{appName}} のメールアドレス確認コードは <strong>{{code}}</strong> です。{{duration}}で無効になります。</p><p><a href="{{link}}">このアドレスを確認する</a></p><p>心当たりがない場合は、このメッセージを無視してください。</p>',
     },
     verify_sms_code: {
       subject: "{{appName}} の確認コード",
-      text: "{{appName}} の電話番号確認コードは {{code}} です。{{minutes}} 分で無効になります。",
-      html: "<p>{{appName}} の電話番号確認コードは <strong>{{code}}</strong> です。{{minutes}} 分で無効になります。</p>",
+      text: "{{appName}} の電話番号確認コードは {{code}} です。{{duration}}で無効になります。",
+      html: "<p>{{appName}} の電話番号確認コードは <strong>{{code}}</strong> です。{{duration}}で無効になります。</p>",
+    },
+    account_locked: {
+      subject: "{{appName}} アカウントがロックされました",
+      text: "誤ったパスワードが続けて入力されたため、{{appName}} アカウントへのサインインを {{duration}}ロックしました。心当たりがない場合は、パスワードを再設定するとすぐにロックが解除されます。",
+      html: "<p>誤ったパスワードが続けて入力されたため、{{appName}} アカウントへのサインインを {{duration}}ロックしました。</p><p>心当たりがない場合は、パスワードを再設定するとすぐにロックが解除されます。</p>",
     },
   },
 };

@@ -14,3 +14,8 @@ export function describeError(err: unknown): string {
 export function logError(context: Record<string, unknown>, err: unknown): void {
   console.error(JSON.stringify({ level: "error", ...context, error: describeError(err) }));
 }
+
+/** One structured line for a security event (a lock, a deletion): ids only, never a secret. */
+export function logEvent(event: string, fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ level: "info", event, ...fields }));
+}

@@ -121,3 +121,41 @@ export const addressVerifications = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.appId, t.userId, t.channel] })],
 );
+
+// Per-account sign-in guard (migrations/0002_lockout.sql; docs/storage.md): password checks
+// reserved against the lockout policy, the automatic lock, and an admin's lock. No foreign key:
+// deleting a user deletes its row in the same batch.
+export const signInGuards = sqliteTable(
+  "sign_in_guards",
+  {
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    // Password checks reserved since the last success or lock, within the decay window.
+    attempts: integer("attempts").notNull().default(0),
+    lastAttemptAt: integer("last_attempt_at").notNull().default(0),
+    lockedUntil: integer("locked_until").notNull().default(0),
+    // Automatic locks since the last success, reset or unlock: each one lasts twice as long.
+    lockCount: integer("lock_count").notNull().default(0),
+    adminLocked: integer("admin_locked", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.userId] })],
+);
+
+// ZITADEL SessionService v2 sessions (docs/storage.md). The token is stored as its SHA-256 and
+// replaced at every change; a password change, disable, lock or delete removes the user's sessions.
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id").notNull(),
+    userId: text("user_id").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    userCheckedAt: integer("user_checked_at").notNull(),
+    passwordCheckedAt: integer("password_checked_at"),
+    sequence: integer("sequence").notNull().default(1),
+    expiresAt: integer("expires_at"), // null: no lifetime was asked for
+    createdAt: integer("created_at").notNull(),
+    changedAt: integer("changed_at").notNull(),
+  },
+  (t) => [index("sessions_app_user").on(t.appId, t.userId)],
+);

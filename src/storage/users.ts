@@ -135,7 +135,18 @@ export class UserStore {
     return this.db
       .update(users)
       .set({ disabled, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId)));
+      .where(and(eq(users.appId, appId), eq(users.id, userId)))
+      .returning({ sequence: users.sequence });
+  }
+
+  /** Deletes the user row, which frees its login name, email and phone (for a batch with the rest). */
+  deleteStatement(appId: string, userId: string) {
+    return this.db.delete(users).where(and(eq(users.appId, appId), eq(users.id, userId)));
+  }
+
+  /** Deletes the user's reset-code row (the KV half can then never verify and expires by itself). */
+  deleteResetStatement(appId: string, userId: string) {
+    return this.db.delete(passwordResets).where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId)));
   }
 
   /** Kills the user's reset code, for batches that change the password another way; `onlyIf` guards it. */

@@ -233,13 +233,21 @@ describe("token endpoint with generated bad input", () => {
     expect(await counts()).toEqual(before);
   });
 
-  it("answers text/plain, no content type and a form body with 415", async () => {
+  it("answers text/plain and no content type with 415", async () => {
     const before = await counts();
     const body = JSON.stringify({ username: "alice", password: PASSWORD });
-    for (const headers of [kiiHeaders(app, { "Content-Type": "text/plain" }), kiiHeaders(app), kiiHeaders(app, { "Content-Type": "application/x-www-form-urlencoded" })]) {
+    for (const headers of [kiiHeaders(app, { "Content-Type": "text/plain" }), kiiHeaders(app)]) {
       const result = await expectKiiShape(await token$(body, headers));
       expect(result.errorCode).toBe("UNSUPPORTED_MEDIA_TYPE");
     }
+    expect(await counts()).toEqual(before);
+  });
+
+  it("reads a form body as a form (RFC 6749): JSON inside one names no username, so invalid_request", async () => {
+    const before = await counts();
+    const body = JSON.stringify({ username: "alice", password: PASSWORD });
+    const result = await expectKiiShape(await token$(body, kiiHeaders(app, { "Content-Type": "application/x-www-form-urlencoded" })));
+    expect(result.errorCode).toBe("invalid_request");
     expect(await counts()).toEqual(before);
   });
 

@@ -2,7 +2,7 @@
 // value and every D1 row is read raw and searched for the plaintext secrets.
 import { env } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { adminToken, createApp, userToken } from "../helpers";
+import { adminToken, call, createApp, userToken } from "../helpers";
 import { latestMessage, linkIn, newUser, PASSWORD, pinIn, requestReset } from "../kii/password-helpers";
 
 async function everythingStored(): Promise<string> {
@@ -16,7 +16,7 @@ async function everythingStored(): Promise<string> {
   const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{
     name: string;
   }>();
-  expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "access_tokens", "password_resets"]));
+  expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "access_tokens", "password_resets", "sessions", "sign_in_guards"]));
   for (const { name } of tables.results) {
     const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
     parts.push(JSON.stringify(rows.results));
@@ -35,6 +35,14 @@ it("stores no plaintext reset code, link token, access token, password or client
     await userToken(app, pinUser.loginName, PASSWORD),
     await adminToken(app),
   ];
+  // A ZITADEL session token (SessionService), created with the admin token.
+  const session = await call("/v2/sessions", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${tokens[3]}` },
+    json: { checks: { user: { userId: emailUser.userID }, password: { password: PASSWORD } } },
+  });
+  expect(session.status).toBe(200);
+  tokens.push(((await session.json()) as { sessionToken: string }).sessionToken);
   expect((await requestReset(app, `EMAIL:${emailUser.email}`)).status).toBe(204);
   expect((await requestReset(app, smsLinkUser.userID, { json: { notificationMethod: "SMS" } })).status).toBe(204);
   expect((await requestReset(app, pinUser.userID, { json: { notificationMethod: "SMS", smsResetMethod: "PIN" } })).status).toBe(204);

@@ -140,7 +140,7 @@ describe("GetUserByID", () => {
     expect(body.user.state).toBe("USER_STATE_INITIAL");
   });
 
-  it("shows a disabled user as USER_STATE_LOCKED", async () => {
+  it("shows a user disabled through Kii as USER_STATE_INACTIVE (ZITADEL DeactivateUser is the same flag)", async () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
     const status = await call(`/api/apps/${app.appId}/users/${user.userId}/status`, {
@@ -150,7 +150,7 @@ describe("GetUserByID", () => {
     });
     expect(status.status).toBe(204);
     const body = await expectOk<{ user: { state: string } }>(await rest(`/users/${user.userId}`, { token: app.admin }));
-    expect(body.user.state).toBe("USER_STATE_LOCKED");
+    expect(body.user.state).toBe("USER_STATE_INACTIVE");
   });
 
   it("shows a user registered through Kii", async () => {
@@ -446,7 +446,7 @@ describe("unimplemented", () => {
   it("answers another UserService REST path with Unimplemented", async () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
-    await expectZitadelError(await rest(`/users/${user.userId}`, { token: app.admin, method: "DELETE" }), 501, 12, "LATCHKEY-UNIMPLEMENTED");
+    await expectZitadelError(await rest(`/users/${user.userId}/email`, { token: app.admin, json: { email: "other@example.com" } }), 501, 12, "LATCHKEY-UNIMPLEMENTED");
     expect((await userRow(user.userId))!.id).toBe(user.userId);
   });
 });

@@ -53,6 +53,17 @@ export function oauthErrorResponse(error: "invalid_grant" | "invalid_client" | "
   });
 }
 
+/**
+ * A throttled token request, in the token endpoint's OAuth shape: 429 with Retry-After, and
+ * Kii's TOO_MANY_REQUESTS as errorCode (the code the SDK maps to 429).
+ */
+export function oauthTooManyRequests(description: string, retryAfterSeconds: number): Response {
+  return new Response(JSON.stringify({ errorCode: "TOO_MANY_REQUESTS", error: "too_many_requests", error_description: description }), {
+    status: 429,
+    headers: { "Content-Type": "application/json", "Retry-After": String(retryAfterSeconds) },
+  });
+}
+
 export interface KiiErrorContext {
   appId?: string;
   principalId?: string;
@@ -98,6 +109,10 @@ export function fromCoreError(e: CoreError, ctx: KiiErrorContext = {}): KiiError
       return new KiiError("PIN_CODE_EXPIRED", e.message, { appID: ctx.appId });
     case "address_verified":
     case "address_not_found":
+    case "session_not_found":
+    case "session_expired":
+    case "session_token_invalid":
+    case "state_conflict":
       return new KiiError("INVALID_STATUS", e.message, { appID: ctx.appId });
     case "rate_limited":
       return new KiiError("TOO_MANY_REQUESTS", e.message, {}, { "Retry-After": String(d.retryAfterSeconds ?? 60) });

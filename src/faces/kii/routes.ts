@@ -7,11 +7,12 @@ import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
-import { authenticate, issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signInRef } from "../../core/users";
+import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { pendingAddresses, registerWithVerification } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, appKeyMatches, findApp } from "../../core/apps";
-import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse } from "./errors";
+import { deleteUser } from "../../core/lifecycle";
+import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse, oauthTooManyRequests } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
 import { verificationRoutes } from "./verification-routes";
@@ -44,6 +45,31 @@ const tokenSchema = z.object({
   client_secret: text(200).optional(),
   expiresAt: z.number().int().positive().optional(),
 });
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * A token request as JSON (what kii-cloud-sdk sends) or as a form (RFC 6749 §4.3.2 and Kii's REST
+ * reference). Form values are strings: expiresAt is read as a number, repeated fields are refused.
+ */
+async function readTokenRequest(c: AppContext): Promise<z.infer<typeof tokenSchema>> {
+  if (!FORM_TYPE.test(c.req.header("Content-Type") ?? "")) return readJson(c, tokenSchema);
+  // Decoded by hand: workerd warns when .text() reads a body whose type is not text.
+  const form = new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()));
+  const fields: Record<string, unknown> = {};
+  for (const key of new Set(form.keys())) {
+    const values = form.getAll(key);
+    if (values.length > 1) throw new KiiError("INVALID_INPUT_DATA", `${key} must be given once`, { field: key });
+    fields[key] = values[0];
+  }
+  if (typeof fields.expiresAt === "string") fields.expiresAt = /^\d{1,16}$/.test(fields.expiresAt) ? Number(fields.expiresAt) : fields.expiresAt;
+  const parsed = tokenSchema.safeParse(fields);
+  if (!parsed.success) {
+    const { field, message } = describeZodError(parsed.error);
+    throw new KiiError("INVALID_INPUT_DATA", message, { field });
+  }
+  return parsed.data;
+}
 
 const changePasswordSchema = z.object({ oldPassword: z.string().max(1024).nullable().optional(), newPassword: z.string().max(1024) });
 const resetRequestSchema = z.object({
@@ -144,7 +170,7 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
   const svc = c.var.svc;
   let body: z.infer<typeof tokenSchema>;
   try {
-    body = await readJson(c, tokenSchema);
+    body = await readTokenRequest(c);
   } catch (e) {
     if (e instanceof KiiError && e.errorCode !== "UNSUPPORTED_MEDIA_TYPE") return oauthErrorResponse("invalid_request", e.message);
     throw e;
@@ -165,11 +191,13 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
   }
   if (!body.username || body.password === undefined) return oauthErrorResponse("invalid_request", "username and password are required");
   try {
-    const user = await authenticate(svc, app, signInRef(body.username), body.password);
+    const user = await signIn(svc, app, signInRef(body.username), body.password, { principal: null, clientIp: clientIp(c) });
     const issued = await issueUserToken(svc, app, user, body.expiresAt);
     return c.json(tokenResponse(user.id, issued, svc.now()));
   } catch (e) {
+    // A locked account answers exactly like a wrong password (details.locked is not shown).
     if (isCoreError(e) && e.kind === "wrong_password") return oauthErrorResponse("invalid_grant", e.message);
+    if (isCoreError(e) && e.kind === "rate_limited") return oauthTooManyRequests(e.message, e.details.retryAfterSeconds ?? 60);
     // /api/oauth2/token has no appID in its path; the error names the app the headers identified.
     if (isCoreError(e)) throw fromCoreError(e, { appId: app.id });
     throw e;
@@ -187,7 +215,7 @@ kii.post("/oauth2/token", (c) => issueToken(c, null));
 kii.post("/apps/:appID/oauth2/token", (c) => issueToken(c, c.req.param("appID")));
 
 kii.post("/apps/:appID/users", async (c) => {
-  const { app } = await identify(c, c.req.param("appID"));
+  const { app, principal } = await identify(c, c.req.param("appID"));
   const body = await readJson(c, registrationSchema);
   const { user } = await registerWithVerification(c.var.svc, app, {
     loginName: body.loginName,
@@ -197,7 +225,7 @@ kii.post("/apps/:appID/users", async (c) => {
     displayName: body.displayName,
     country: body.country?.toUpperCase(),
     locale: body.locale,
-  }, { principal: null, clientIp: clientIp(c), origin: publicOrigin(c), dialect: "kii" });
+  }, { principal: null, clientIp: clientIp(c), origin: publicOrigin(c), dialect: "kii", throttle: { principal, clientIp: clientIp(c) } });
   const location = `${publicOrigin(c)}/api/apps/${app.id}/users/${user.id}`;
   return new Response(JSON.stringify(kiiUserJson(user, true)), {
     status: 201,
@@ -213,6 +241,20 @@ kii.get("/apps/:appID/users/:id", async (c) => {
   return new Response(JSON.stringify(kiiUserJson(user, full, pending)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });
+});
+
+// kii-cloud-sdk's user.delete(): DELETE with the user's own token (or an app admin's) → 204.
+kii.delete("/apps/:appID/users/:id", async (c) => {
+  const { app, principal } = await identify(c, c.req.param("appID"));
+  if (!principal) throw unauthorized(app.id, "An access token is required");
+  const user = await requireUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  try {
+    await deleteUser(c.var.svc, app, principal, user);
+  } catch (e) {
+    if (isCoreError(e)) throw fromCoreError(e, { appId: app.id, principalId: principalId(principal) });
+    throw e;
+  }
+  return c.body(null, 204);
 });
 
 kii.put("/apps/:appID/users/:id/password", async (c) => {

@@ -22,7 +22,36 @@ export type Rpc =
   | "SetPhone"
   | "ResendPhoneCode"
   | "VerifyPhone"
-  | "RemovePhone";
+  | "RemovePhone"
+
+  | "DeleteUser"
+  | "DeactivateUser"
+  | "ReactivateUser"
+  | "LockUser"
+  | "UnlockUser"
+  | "CreateSession"
+  | "SetSession"
+  | "GetSession"
+  | "DeleteSession"
+  | "ListSessions";
+
+// ZITADEL's commands each carry their own id for a missing user.
+const USER_NOT_FOUND_IDS: Partial<Record<Rpc, string>> = {
+  DeleteUser: "COMMAND-m9od",
+  DeactivateUser: "COMMAND-3M9ds",
+  ReactivateUser: "COMMAND-4M0sd",
+  LockUser: "COMMAND-5M9fs",
+  UnlockUser: "COMMAND-M0dos",
+};
+
+// ZITADEL's preconditions on a user's state (internal/command/user.go), by what stood in the way.
+const STATE_CONFLICTS = {
+  already_inactive: [Code.FailedPrecondition, "COMMAND-5M0sf", "User is already deactivated"],
+  initial: [Code.NotFound, "COMMAND-ke0fw", "Cannot deactivate a user in state initial"],
+  not_inactive: [Code.FailedPrecondition, "COMMAND-6M0sf", "User is not deactivated"],
+  not_lockable: [Code.FailedPrecondition, "COMMAND-3NN8v", "User must be active or initial"],
+  not_locked: [Code.FailedPrecondition, "COMMAND-4M0ds", "User is not locked"],
+} as const;
 
 export class ZitadelError extends Error {
   override readonly name = "ZitadelError";
@@ -72,14 +101,27 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
       // ZITADEL's SetPassword looks the user up through the password write model.
       return rpc === "SetPassword"
         ? z(Code.FailedPrecondition, "COMMAND-G8dh3", "Password not found")
-        : z(Code.NotFound, "COMMAND-SAF4f", "User could not be found");
+        : z(Code.NotFound, USER_NOT_FOUND_IDS[rpc] ?? "COMMAND-SAF4f", "User could not be found");
     case "user_exists":
       // As ZITADEL: a taken userId is a failed precondition, a taken username an existing user.
       return e.details.field === "userId"
         ? z(Code.FailedPrecondition, "COMMAND-7yiox1isql", "User already exists")
         : z(Code.AlreadyExists, "COMMA-CxDKf", "User already exists");
     case "wrong_password":
-      return z(Code.InvalidArgument, "COMMAND-3M0fs", "Password is invalid");
+      // ZITADEL names a locked user's state where Kii answers as for a wrong password.
+      return e.details.locked
+        ? z(Code.FailedPrecondition, "COMMAND-JLK35", "User is locked")
+        : z(Code.InvalidArgument, "COMMAND-3M0fs", "Password is invalid");
+    case "session_not_found":
+      return z(Code.NotFound, "QUERY-SFeaa", "Session does not exist");
+    case "session_expired":
+      return z(Code.FailedPrecondition, "COMMAND-Hkl3d", "Session has expired");
+    case "session_token_invalid":
+      return z(Code.PermissionDenied, "COMMAND-sGr42", "Session token is invalid");
+    case "state_conflict": {
+      const [code, id, text] = STATE_CONFLICTS[e.details.state ?? "not_lockable"];
+      return z(code, id, text);
+    }
     case "user_disabled":
       return z(Code.FailedPrecondition, "COMMAND-JLK35", "User is locked");
     case "no_password":

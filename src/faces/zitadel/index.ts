@@ -9,19 +9,55 @@ import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protoc
 import {
   AddHumanUserRequestSchema,
   AddHumanUserResponseSchema,
+  DeactivateUserRequestSchema,
+  DeactivateUserResponseSchema,
+  DeleteUserRequestSchema,
+  DeleteUserResponseSchema,
   GetUserByIDRequestSchema,
   GetUserByIDResponseSchema,
+  LockUserRequestSchema,
+  LockUserResponseSchema,
   PasswordResetRequestSchema,
   PasswordResetResponseSchema,
+  ReactivateUserRequestSchema,
+  ReactivateUserResponseSchema,
   SetPasswordRequestSchema,
   SetPasswordResponseSchema,
+  UnlockUserRequestSchema,
+  UnlockUserResponseSchema,
   UserService,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import {
+  CreateSessionRequestSchema,
+  CreateSessionResponseSchema,
+  DeleteSessionRequestSchema,
+  DeleteSessionResponseSchema,
+  GetSessionRequestSchema,
+  GetSessionResponseSchema,
+  ListSessionsRequestSchema,
+  ListSessionsResponseSchema,
+  SessionService,
+  SetSessionRequestSchema,
+  SetSessionResponseSchema,
+} from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { internal, invalidArgument, restErrorResponse, toConnectError, unimplemented, ZitadelError } from "./errors";
-import { addHumanUser, authenticateCaller, type Caller, getUserByID, passwordReset, setPassword } from "./service";
+import {
+  addHumanUser,
+  authenticateCaller,
+  type Caller,
+  deactivateUser,
+  deleteUser,
+  getUserByID,
+  lockUser,
+  passwordReset,
+  reactivateUser,
+  setPassword,
+  unlockUser,
+} from "./service";
+import { createSessionRpc, deleteSessionRpc, getSessionRpc, listSessionsRpc, setSessionRpc } from "./sessions";
 import { logError } from "../../lib/log";
 import { connectErrorResponse, grpcHeadersOnly, gzip, lazyBody, shapeConnectResponse, shapeGrpcWebResponse } from "./wire";
 import {
@@ -109,6 +145,18 @@ router.service(UserService, {
   resendPhoneCode: connectCall(resendPhoneCode),
   verifyPhone: connectCall(verifyPhone),
   removePhone: connectCall(removePhone),
+  deleteUser: connectCall(deleteUser),
+  deactivateUser: connectCall(deactivateUser),
+  reactivateUser: connectCall(reactivateUser),
+  lockUser: connectCall(lockUser),
+  unlockUser: connectCall(unlockUser),
+});
+router.service(SessionService, {
+  createSession: connectCall(createSessionRpc),
+  setSession: connectCall(setSessionRpc),
+  getSession: connectCall(getSessionRpc),
+  deleteSession: connectCall(deleteSessionRpc),
+  listSessions: connectCall(listSessionsRpc),
 });
 const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
@@ -136,7 +184,7 @@ zitadelRpc.all("*", async (c) => {
   const refuse = (e: ZitadelError, status?: number, headers?: Record<string, string>) =>
     grpcWeb ? grpcHeadersOnly(contentType, e) : connectErrorResponse(e, { ...(status ? { status } : {}), ...(headers ? { headers } : {}) });
   const handler = handlers.get(path);
-  if (!handler) return refuse(unimplemented(`Method ${path} is not served by Latchkey's zitadel.user.v2.UserService`));
+  if (!handler) return refuse(unimplemented(`Method ${path} is not served by Latchkey`));
   if (c.req.method !== "POST") return refuse(unimplemented(`${c.req.method} is not supported; call ${path} with POST`), 405, { Allow: "POST" });
   if (grpcWeb?.text) return refuse(unimplemented("application/grpc-web-text is not supported; use application/grpc-web+proto"));
   if (!grpcWeb && (!connect || connect.stream)) {
@@ -181,8 +229,8 @@ zitadelRest.onError((err) => {
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-/** Reads a protojson body (either field-name style, unknown fields ignored) with the path's userId on top. */
-async function readMessage<D extends DescMessage>(c: AppContext, schema: D, userId?: string): Promise<MessageShape<D>> {
+/** Reads a protojson body (either field-name style, unknown fields ignored) with the path's fields (a userId, or named ones) on top. */
+async function readMessage<D extends DescMessage>(c: AppContext, schema: D, path?: string | Record<string, string>): Promise<MessageShape<D>> {
   const encoding = c.req.header("Content-Encoding");
   if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
     throw invalidArgument("Compressed request bodies are not accepted on REST; send the body uncompressed, or use Connect, which accepts gzip");
@@ -199,10 +247,11 @@ async function readMessage<D extends DescMessage>(c: AppContext, schema: D, user
     }
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalidArgument("The request body must be a JSON object");
-  if (userId !== undefined) {
+  const fields = typeof path === "string" ? { userId: path } : (path ?? {});
+  for (const [name, value] of Object.entries(fields)) {
     // As in grpc-gateway, the path's value wins over the body's.
-    delete json.user_id;
-    json.userId = userId;
+    delete json[name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)];
+    json[name] = value;
   }
   try {
     return fromJson(schema, json, { ignoreUnknownFields: true });
@@ -281,6 +330,69 @@ zitadelRest.post("/users/:userId/phone/verify", async (c) => {
   const caller = await restCaller(c);
   const req = await readMessage(c, VerifyPhoneRequestSchema, c.req.param("userId"));
   return restJson(VerifyPhoneResponseSchema, await verifyPhone(req, caller));
+});
+
+zitadelRest.delete("/users/:userId", async (c) => {
+  const caller = await restCaller(c);
+  const req = fromJson(DeleteUserRequestSchema, { userId: c.req.param("userId") });
+  return restJson(DeleteUserResponseSchema, await deleteUser(req, caller));
+});
+
+// POST /v2/users/{userId}/deactivate | reactivate | lock | unlock, each with an empty body.
+zitadelRest.post("/users/:userId/deactivate", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, DeactivateUserRequestSchema, c.req.param("userId"));
+  return restJson(DeactivateUserResponseSchema, await deactivateUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/reactivate", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ReactivateUserRequestSchema, c.req.param("userId"));
+  return restJson(ReactivateUserResponseSchema, await reactivateUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/lock", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, LockUserRequestSchema, c.req.param("userId"));
+  return restJson(LockUserResponseSchema, await lockUser(req, caller));
+});
+
+zitadelRest.post("/users/:userId/unlock", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, UnlockUserRequestSchema, c.req.param("userId"));
+  return restJson(UnlockUserResponseSchema, await unlockUser(req, caller));
+});
+
+// SessionService over REST (grpc-gateway's mapping).
+zitadelRest.post("/sessions", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, CreateSessionRequestSchema);
+  return restJson(CreateSessionResponseSchema, await createSessionRpc(req, caller));
+});
+
+zitadelRest.post("/sessions/search", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, ListSessionsRequestSchema);
+  return restJson(ListSessionsResponseSchema, await listSessionsRpc(req, caller));
+});
+
+zitadelRest.patch("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, SetSessionRequestSchema, { sessionId: c.req.param("sessionId") });
+  return restJson(SetSessionResponseSchema, await setSessionRpc(req, caller));
+});
+
+zitadelRest.get("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const token = c.req.query("sessionToken") ?? c.req.query("session_token");
+  const req = fromJson(GetSessionRequestSchema, { sessionId: c.req.param("sessionId"), ...(token !== undefined ? { sessionToken: token } : {}) });
+  return restJson(GetSessionResponseSchema, await getSessionRpc(req, caller));
+});
+
+zitadelRest.delete("/sessions/:sessionId", async (c) => {
+  const caller = await restCaller(c);
+  const req = await readMessage(c, DeleteSessionRequestSchema, { sessionId: c.req.param("sessionId") });
+  return restJson(DeleteSessionResponseSchema, await deleteSessionRpc(req, caller));
 });
 
 // Other UserService paths (a mounted sub-app's notFound is not consulted, so a catch-all route).

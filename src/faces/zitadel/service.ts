@@ -1,4 +1,4 @@
-// The four UserService RPCs, once, for every protocol (REST, Connect, gRPC-web): each takes the
+// The UserService RPCs Latchkey serves, once, for every protocol (REST, Connect, gRPC-web): each takes the
 // decoded request message and the authenticated caller, calls the core, and returns the response
 // message. Only wire concerns live here: ZITADEL's field limits, oneof → core option, core
 // result → message. Who may do what is decided by the core (requireUserFor, requestReset with
@@ -11,17 +11,29 @@ import { UserState, type UserSchema } from "@zitadel/proto/zitadel/user/v2/user_
 import {
   type AddHumanUserRequest,
   AddHumanUserResponseSchema,
+  type DeactivateUserRequest,
+  DeactivateUserResponseSchema,
+  type DeleteUserRequest,
+  DeleteUserResponseSchema,
   type GetUserByIDRequest,
   GetUserByIDResponseSchema,
   type PasswordResetRequest,
   PasswordResetResponseSchema,
+  type LockUserRequest,
+  LockUserResponseSchema,
+  type ReactivateUserRequest,
+  ReactivateUserResponseSchema,
   type SetPasswordRequest,
   SetPasswordResponseSchema,
+  type UnlockUserRequest,
+  UnlockUserResponseSchema,
 } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { CoreError, isCoreError } from "../../core/errors";
 import { E164, EMAIL, LOGIN_NAME, type Principal, requireUserFor } from "../../core/identity";
 import { adminSetPassword, changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import type { Services } from "../../core/services";
+import { deleteUser as deleteUserCore, lockUser as lockUserCore, setUserActive, unlockUser as unlockUserCore } from "../../core/lifecycle";
+import { accountState, type AccountState } from "../../core/lockout";
 import { resolveToken } from "../../core/users";
 import { type AddressIntent, registerWithVerification } from "../../core/verification";
 import { bearerToken } from "../../http";
@@ -245,20 +257,22 @@ export function addressIntent(
   }
 }
 
-/** ZITADEL's states for a Latchkey user: disabled is LOCKED (SPEC §2), no password yet is INITIAL. */
-export function userState(user: User): UserState {
-  if (user.disabled) return UserState.LOCKED;
-  if (!user.passwordHash) return UserState.INITIAL;
-  return UserState.ACTIVE;
-}
+/** ZITADEL's states for a Latchkey user: disabled (Kii) is INACTIVE, locked by an admin or by the lockout is LOCKED. */
+const USER_STATES: Record<AccountState, UserState> = {
+  active: UserState.ACTIVE,
+  initial: UserState.INITIAL,
+  inactive: UserState.INACTIVE,
+  locked: UserState.LOCKED,
+};
 
-export function userMessage(app: App, user: User): MessageInitShape<typeof UserSchema> {
+export function userMessage(app: App, user: User, accountState: AccountState): MessageInitShape<typeof UserSchema> {
+  const state = USER_STATES[accountState];
   const username = user.loginName ?? user.email ?? user.phone ?? user.id;
   const displayName = user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(" ") || username);
   return {
     userId: user.id,
     details: details(app, user.sequence, user.changedAt, user.createdAt),
-    state: userState(user),
+    state,
     username,
     loginNames: [username],
     preferredLoginName: username,
@@ -266,7 +280,7 @@ export function userMessage(app: App, user: User): MessageInitShape<typeof UserS
       case: "human",
       value: {
         userId: user.id,
-        state: userState(user),
+        state,
         username,
         loginNames: [username],
         preferredLoginName: username,
@@ -290,7 +304,35 @@ export function getUserByID(req: GetUserByIDRequest, caller: Caller) {
     const user = await requireUserFor(caller.svc, caller.app, { by: "id", value: userIdOf(req.userId) }, caller.principal);
     return create(GetUserByIDResponseSchema, {
       details: details(caller.app, user.sequence, user.changedAt, user.createdAt),
-      user: userMessage(caller.app, user),
+      user: userMessage(caller.app, user, await accountState(caller.svc, caller.app, user)),
     });
   });
 }
+
+// Lifecycle: who may do what and in which state is the core's (core/lifecycle.ts). As in ZITADEL,
+// the user is looked up first, so an unknown user answers NotFound before any permission check.
+const lifecycle = (rpc: Rpc, change: (svc: Services, app: App, principal: Principal, user: User) => Promise<{ sequence: number; changedAt: number }>) =>
+  (req: { userId: string }, caller: Caller) =>
+    guarded(rpc, async () => {
+      const { svc, app, principal } = caller;
+      const user = await requireUserFor(svc, app, { by: "id", value: userIdOf(req.userId) }, principal);
+      const result = await change(svc, app, principal, user);
+      return { details: details(app, result.sequence, result.changedAt) };
+    });
+
+export const deactivateUser = async (req: DeactivateUserRequest, caller: Caller) =>
+  create(DeactivateUserResponseSchema, await lifecycle("DeactivateUser", (svc, app, p, u) => setUserActive(svc, app, p, u, false))(req, caller));
+export const reactivateUser = async (req: ReactivateUserRequest, caller: Caller) =>
+  create(ReactivateUserResponseSchema, await lifecycle("ReactivateUser", (svc, app, p, u) => setUserActive(svc, app, p, u, true))(req, caller));
+export const lockUser = async (req: LockUserRequest, caller: Caller) => create(LockUserResponseSchema, await lifecycle("LockUser", lockUserCore)(req, caller));
+export const unlockUser = async (req: UnlockUserRequest, caller: Caller) => create(UnlockUserResponseSchema, await lifecycle("UnlockUser", unlockUserCore)(req, caller));
+
+/** DeleteUser: the details of the removal carry the user's last sequence + 1, as ZITADEL's removed event does. */
+export const deleteUser = async (req: DeleteUserRequest, caller: Caller) =>
+  create(
+    DeleteUserResponseSchema,
+    await lifecycle("DeleteUser", async (svc, app, principal, user) => {
+      await deleteUserCore(svc, app, principal, user);
+      return { sequence: user.sequence + 1, changedAt: svc.now() };
+    })(req, caller),
+  );

@@ -1,0 +1,88 @@
+// Sign-in protection: the per-account lockout (SPEC §10, issue 10) and the per-IP throttles on
+// anonymous sign-in and registration. authenticate() calls checkPassword; faces never see the
+// guard itself, only the outcome.
+import { pickLocale } from "../i18n/locale";
+import { logEvent } from "../lib/log";
+import type { App } from "../storage/apps";
+import type { User } from "../storage/users";
+import { CoreError } from "./errors";
+import { isAppAdmin, type Principal } from "./identity";
+import type { Services } from "./services";
+
+export type PasswordCheck = "ok" | "wrong" | "locked";
+
+/**
+ * Checks a password against the user's hash under the app's lockout policy. The attempt is
+ * reserved (a conditional D1 upsert) before the hash is compared, so parallel guesses can never
+ * evaluate more than maxPasswordAttempts passwords per lock. While locked nothing is compared;
+ * the time of one hash is still spent, so a locked account answers as slowly as any other.
+ */
+export async function checkPassword(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<PasswordCheck> {
+  const policy = app.settings.lockout;
+  const now = svc.now();
+  const reservation = await svc.guards.reserve(app.id, user.id, { maxAttempts: policy.maxPasswordAttempts, decayMs: policy.failureDecaySeconds * 1000 }, now);
+  if (!reservation) {
+    await svc.hasher.burn(password);
+    return "locked";
+  }
+  if (await svc.hasher.verify(password, user.passwordHash)) {
+    // Only a run of failures counts; a success (even one racing failures) starts afresh.
+    await svc.guards.succeeded(app.id, user.id);
+    return "ok";
+  }
+  if (reservation.attempt >= policy.maxPasswordAttempts) {
+    const lockedAt = svc.now();
+    const until = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
+    if (until !== null) {
+      logEvent("user_locked", { appId: app.id, userId: user.id, reason: "password_attempts" });
+      if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
+    }
+  }
+  return "wrong";
+}
+
+/** The optional notice (settings lockout.notify) to the user's verified email, else verified phone. */
+async function notifyLocked(svc: Services, app: App, user: User, lockSeconds: number): Promise<void> {
+  const channel = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
+  if (!channel) return;
+  await svc.notifier.send({
+    appId: app.id,
+    channel,
+    to: channel === "email" ? user.email! : user.phone!,
+    template: "account_locked",
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars: { appName: app.name, ttlSeconds: lockSeconds },
+    templates: app.settings.templates,
+  });
+}
+
+export interface AnonymousCaller {
+  principal: Principal | null;
+  clientIp: string | null;
+}
+
+/**
+ * Per-IP limits on anonymous sign-in and registration, counted before anything is looked up or
+ * hashed, so known and unknown identifiers are limited alike and a refused request costs no hash.
+ * The app's own backend (an app admin token) acts for many users and is exempt, as for resets.
+ */
+export async function throttleAnonymous(svc: Services, app: App, action: "sign_in" | "register", caller: AnonymousCaller): Promise<void> {
+  if (isAppAdmin(caller.principal, app) || !caller.clientIp) return;
+  const rule = action === "sign_in" ? app.settings.rateLimits.signInPerIp : app.settings.rateLimits.registerPerIp;
+  const decision = await svc.limits.hit(`${action === "sign_in" ? "signin-ip" : "register-ip"}:${app.id}:${caller.clientIp}`, rule);
+  if (!decision.allowed) {
+    throw new CoreError("rate_limited", action === "sign_in" ? "Too many sign-in attempts; try again later" : "Too many registrations; try again later", {
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+  }
+}
+
+/** The state both dialects show (ZITADEL's UserState): inactive = Kii disabled. */
+export type AccountState = "active" | "initial" | "inactive" | "locked";
+
+export async function accountState(svc: Services, app: App, user: User): Promise<AccountState> {
+  if (user.disabled) return "inactive";
+  const guard = await svc.guards.get(app.id, user.id);
+  if (guard && (guard.adminLocked || guard.lockedUntil > svc.now())) return "locked";
+  return user.passwordHash ? "active" : "initial";
+}

@@ -1,0 +1,150 @@
+// Sign-in sessions (ZITADEL SessionService v2): a session names a user (the user check) and
+// records when a password check last succeeded. The password check goes through the same
+// lockout guard as every sign-in. Tokens die with the password, as access tokens do.
+import type { App } from "../storage/apps";
+import type { SessionRow } from "../storage/sessions";
+import type { User } from "../storage/users";
+import { CoreError } from "./errors";
+import { findUser, isAppAdmin, type Principal, type UserRef } from "./identity";
+import { checkPassword } from "./lockout";
+import { numericId } from "../lib/random";
+import type { Services } from "./services";
+
+export type { SessionRow };
+
+export interface SessionView {
+  session: SessionRow;
+  user: User;
+}
+
+const MAX_LIFETIME_SECONDS = 365 * 86_400;
+
+function expiry(now: number, lifetimeSeconds: number | undefined): number | null | undefined {
+  if (lifetimeSeconds === undefined) return undefined;
+  if (!(lifetimeSeconds > 0) || lifetimeSeconds > MAX_LIFETIME_SECONDS) {
+    throw new CoreError("invalid_input", "lifetime must be positive and at most a year", { field: "lifetime" });
+  }
+  return now + Math.round(lifetimeSeconds * 1000);
+}
+
+function requireAdmin(app: App, principal: Principal | null) {
+  if (!isAppAdmin(principal, app)) throw new CoreError("permission_denied", "No matching permissions found");
+}
+
+/** A password check for a session; a locked account answers as `wrong_password` with `locked`. */
+async function verifyPassword(svc: Services, app: App, user: User, password: string): Promise<void> {
+  if (!user.passwordHash) throw new CoreError("no_password", "The user has no password");
+  const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  if (check !== "ok") throw new CoreError("wrong_password", "Password is invalid", check === "locked" ? { locked: true } : {});
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+}
+
+/**
+ * CreateSession with checks.user and, optionally, checks.password (the app's admin, as ZITADEL's
+ * login UI calls it with a service account). Nothing is stored when a check fails.
+ */
+export async function createSession(
+  svc: Services,
+  app: App,
+  principal: Principal | null,
+  input: { user: UserRef; password?: string; lifetimeSeconds?: number },
+): Promise<SessionView & { token: string }> {
+  requireAdmin(app, principal);
+  const now = svc.now();
+  const expiresAt = expiry(now, input.lifetimeSeconds) ?? null;
+  const user = await findUser(svc, app, input.user);
+  if (!user) throw new CoreError("user_not_found", "User could not be found");
+  if (input.password !== undefined) await verifyPassword(svc, app, user, input.password);
+  else if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const checkedAt = svc.now();
+  const { session, token } = await svc.sessions.create({
+    id: numericId(now),
+    appId: app.id,
+    userId: user.id,
+    userCheckedAt: checkedAt,
+    passwordCheckedAt: input.password !== undefined ? checkedAt : null,
+    expiresAt,
+    createdAt: now,
+    changedAt: now,
+  });
+  return { session, user, token };
+}
+
+/** The live session and its user, or the error for a missing, expired or foreign one. */
+async function liveSession(svc: Services, app: App, sessionId: string): Promise<SessionView> {
+  const session = await svc.sessions.get(app.id, sessionId);
+  if (!session) throw new CoreError("session_not_found", "Session does not exist");
+  if (session.expiresAt !== null && session.expiresAt <= svc.now()) throw new CoreError("session_expired", "Session has expired");
+  const user = await svc.users.byId(app.id, session.userId);
+  if (!user) throw new CoreError("session_not_found", "Session does not exist");
+  return { session, user };
+}
+
+/** The session token proves the right to a session; without one, only the app's admin may act. */
+function authorize(svc: Services, app: App, principal: Principal | null, session: SessionRow, token: string | undefined) {
+  if (token !== undefined && token !== "") {
+    if (!svc.sessions.tokenMatches(session, token)) throw new CoreError("session_token_invalid", "Session token is invalid");
+    return;
+  }
+  requireAdmin(app, principal);
+}
+
+/** SetSession: adds a password check and/or a new lifetime; answers a new session token. */
+export async function setSession(
+  svc: Services,
+  app: App,
+  principal: Principal | null,
+  input: { sessionId: string; sessionToken: string; user?: UserRef; password?: string; lifetimeSeconds?: number },
+): Promise<SessionView & { token: string }> {
+  const { session, user } = await liveSession(svc, app, input.sessionId);
+  authorize(svc, app, principal, session, input.sessionToken);
+  if (input.user) {
+    const named = await findUser(svc, app, input.user);
+    if (!named || named.id !== user.id) throw new CoreError("invalid_input", "The user of a session cannot be changed", { field: "checks.user" });
+  }
+  const now = svc.now();
+  const change: { passwordCheckedAt?: number; expiresAt?: number | null } = {};
+  const expiresAt = expiry(now, input.lifetimeSeconds);
+  if (expiresAt !== undefined) change.expiresAt = expiresAt;
+  if (input.password !== undefined) {
+    await verifyPassword(svc, app, user, input.password);
+    change.passwordCheckedAt = svc.now();
+  }
+  const updated = await svc.sessions.update(session, change, now);
+  if (!updated) throw new CoreError("session_token_invalid", "Session token is invalid");
+  return { session: updated.session, user, token: updated.token };
+}
+
+export async function getSession(svc: Services, app: App, principal: Principal | null, sessionId: string, sessionToken: string | undefined): Promise<SessionView> {
+  const view = await liveSession(svc, app, sessionId);
+  authorize(svc, app, principal, view.session, sessionToken);
+  return view;
+}
+
+/** DeleteSession: with the session token, or by the app's admin. An unknown session is NotFound. */
+export async function deleteSession(svc: Services, app: App, principal: Principal | null, sessionId: string, sessionToken: string | undefined): Promise<SessionRow> {
+  const session = await svc.sessions.get(app.id, sessionId);
+  if (!session) throw new CoreError("session_not_found", "Session does not exist");
+  authorize(svc, app, principal, session, sessionToken);
+  await svc.sessions.delete(app.id, sessionId);
+  return session;
+}
+
+/** ListSessions (the app's admin): live sessions, optionally only these ids and/or this user's. */
+export async function listSessions(
+  svc: Services,
+  app: App,
+  principal: Principal | null,
+  filter: { ids?: string[]; userId?: string },
+  limit: number,
+): Promise<SessionView[]> {
+  requireAdmin(app, principal);
+  const now = svc.now();
+  const rows = (await svc.sessions.list(app.id, filter, limit)).filter((s) => s.expiresAt === null || s.expiresAt > now);
+  const views: SessionView[] = [];
+  for (const session of rows) {
+    const user = await svc.users.byId(app.id, session.userId);
+    if (user) views.push({ session, user });
+  }
+  return views;
+}
