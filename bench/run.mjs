@@ -12,11 +12,12 @@
 // Scale with: BENCH_REPEATS (3), BENCH_CONCURRENCY (1,16,64), BENCH_REQUESTS (40: requests per
 // phase of a cheap route at concurrency 1; 2 per client above), BENCH_HASH_REQUESTS (8: the same
 // for hashing routes; 1 per client above — a burst), BENCH_SCRYPT_SAMPLES (5).
-import { randomBytes, scryptSync } from "node:crypto";
+import { scryptSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEV_ADMIN_TOKEN, root, startDevServer } from "../scripts/dev-server.mjs";
+import { root, startDevServer } from "../scripts/dev-server.mjs";
+import { inBatches, json, LATCHKEY_SCRYPT as PARAMS, PASSWORD, setUpLatchkey } from "./latchkey-fixture.mjs";
 import { bundleReport, envList, envNumber, freePort, load, med, median, printBundle, rotate, spread, startWrangler, table } from "./lib.mjs";
 
 const REPEATS = envNumber("BENCH_REPEATS", 3);
@@ -24,15 +25,12 @@ const CONCURRENCY = envList("BENCH_CONCURRENCY", [1, 16, 64]);
 const CHEAP = envNumber("BENCH_REQUESTS", 40);
 const HASHING = envNumber("BENCH_HASH_REQUESTS", 8);
 const SCRYPT_SAMPLES = envNumber("BENCH_SCRYPT_SAMPLES", 5);
-const PARAMS = { N: 2 ** 14, r: 8, p: 5, maxmem: 64 * 1024 * 1024 };
-const PASSWORD = "bench password 1";
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
 const cheapRequests = (c) => Math.max(CHEAP, c * 2);
 const hashRequests = (c) => Math.max(HASHING, c);
 const warmupOf = (c) => Math.min(c, 8);
 
-const json = (body, headers = {}) => ({ method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
 const started = Date.now();
 const persistTo = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
 const server = await startDevServer({ port: await freePort(), persistTo: join(persistTo, "latchkey") });
@@ -40,56 +38,9 @@ let probe;
 try {
   probe = await startWrangler({ wrangler, cwd: join(root, "bench", "probe"), config: "wrangler.toml", port: await freePort(), persistTo: join(persistTo, "probe") });
   const url = server.url;
-  const newApp = async (settings) => {
-    const res = await fetch(`${url}/admin/apps`, json({ settings }, { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` }));
-    if (res.status !== 201) throw new Error(`creating an app: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  // Limits high enough never to answer 429 here: the limiter's round trips are still made.
-  const roomy = { rateLimits: { resetPerAddress: { limit: 10_000, windowSeconds: 60 }, resetPerIp: { limit: 10_000, windowSeconds: 60 } } };
-  const app = await newApp(roomy);
-  const guarded = await newApp({ ...roomy, enumerationProtection: true });
-  const kii = (a) => ({ "X-Kii-AppID": a.appId, "X-Kii-AppKey": a.appKey });
-  const register = async (a, loginName) => {
-    const res = await fetch(`${url}/api/apps/${a.appId}/users`, json({ loginName, emailAddress: `${loginName}@example.com`, password: PASSWORD }, kii(a)));
-    if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-    return (await res.json()).userID;
-  };
-  const inBatches = async (n, width, f) => {
-    const out = [];
-    for (let i = 0; i < n; i += width) out.push(...(await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, k) => f(i + k)))));
-    return out;
-  };
-  await register(app, "bench-user");
-  await register(guarded, "guarded-user");
-  const adminToken = await (async () => {
-    const res = await fetch(`${url}/api/apps/${app.appId}/oauth2/token`, json({ client_id: app.clientId, client_secret: app.clientSecret }, kii(app)));
-    if (!res.ok) throw new Error(`admin token: ${res.status} ${await res.text()}`);
-    return (await res.json()).access_token;
-  })();
-  const admin = { Authorization: `Bearer ${adminToken}` };
-  // The other users are imported (ZITADEL AddHumanUser with hashedPassword) with one hash made
-  // here in Latchkey's PHC format: registering them with a password would cost a scrypt each.
-  const salt = randomBytes(16);
-  const b64 = (b) => b.toString("base64").replace(/=+$/, "");
-  const phc = `$scrypt$ln=14,r=8,p=5$${b64(salt)}$${b64(scryptSync(PASSWORD.normalize("NFKC"), salt, 32, PARAMS))}`;
-  const importUser = async (username) => {
-    const body = { username, profile: { givenName: "Bench", familyName: username }, email: { email: `${username}@example.com`, isVerified: true }, hashedPassword: { hash: phc } };
-    const res = await fetch(`${url}/v2/users/human`, json(body, admin));
-    if (!res.ok) throw new Error(`import: ${res.status} ${await res.text()}`);
-    return (await res.json()).userId;
-  };
-  // Reset requests go round a pool of users, as real traffic does (one user only would time one
-  // hot limiter object and one hot row); completions each need a user with a live code.
-  const resetPool = 16;
-  await inBatches(resetPool, 4, (i) => importUser(`reset-user-${i}`));
   const completePool = Math.max(...CONCURRENCY.map((c) => warmupOf(c) + hashRequests(c)));
-  const completeUsers = await inBatches(completePool, 4, (i) => importUser(`complete-user-${i}`));
-  const token = await (async () => {
-    const res = await fetch(`${url}/api/oauth2/token`, json({ username: "bench-user", password: PASSWORD }, kii(app)));
-    return (await res.json()).access_token;
-  })();
-  console.log(`setup: ${2 + resetPool + completePool} users registered in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const { app, guardedApp: guarded, kii, admin, token, resetPool, completeUsers } = await setUpLatchkey(url, { completePool, guarded: true });
+  console.log(`setup: ${2 + resetPool + completePool} users set up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   let round = 0;
   const routes = {
