@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root, startDevServer } from "../scripts/dev-server.mjs";
 import { json, PASSWORD, setUpLatchkey } from "./latchkey-fixture.mjs";
-import { envList, envNumber, freePort, load, rotate, spread, startWrangler, table, wranglerEnv } from "./lib.mjs";
+import { bundleReport, envList, envNumber, freePort, kib, load, printBundle, rotate, spread, startWrangler, table, wranglerEnv } from "./lib.mjs";
 
 const REPEATS = envNumber("BENCH_REPEATS", 3);
 const CONCURRENCY = envList("BENCH_CONCURRENCY", [1, 16]);
@@ -46,8 +46,11 @@ try {
   const B = peer.url;
   const { app, kii, token, resetPool } = await setUpLatchkey(L, { resetPool: 16 });
 
+  // Node's fetch sends Sec-Fetch-Mode, so Better Auth treats it as a browser and wants an Origin
+  // it trusts (its baseURL), as a browser on the same site would send.
+  const origin = { Origin: "http://127.0.0.1" };
   const signUpBetterAuth = async (flavour, email) => {
-    const res = await fetch(`${B}/${flavour}/api/auth/sign-up/email`, json({ email, password: PASSWORD, name: "Bench" }));
+    const res = await fetch(`${B}/${flavour}/api/auth/sign-up/email`, json({ email, password: PASSWORD, name: "Bench" }, origin));
     if (!res.ok) throw new Error(`Better Auth sign-up: ${res.status} ${await res.text()}`);
     return res;
   };
@@ -61,8 +64,8 @@ try {
   let fresh = 0;
   const nextName = () => `new-${process.pid}-${fresh++}`;
   const latchkeySignUp = () => fetch(`${L}/api/apps/${app.appId}/users`, json({ emailAddress: `${nextName()}@example.com`, password: PASSWORD }, kii(app)));
-  const baSignUp = (flavour) => () => fetch(`${B}/${flavour}/api/auth/sign-up/email`, json({ email: `${nextName()}@example.com`, password: PASSWORD, name: "Bench" }));
-  const baSignIn = (flavour, email) => () => fetch(`${B}/${flavour}/api/auth/sign-in/email`, json({ email, password: PASSWORD }));
+  const baSignUp = (flavour) => () => fetch(`${B}/${flavour}/api/auth/sign-up/email`, json({ email: `${nextName()}@example.com`, password: PASSWORD, name: "Bench" }, origin));
+  const baSignIn = (flavour, email) => () => fetch(`${B}/${flavour}/api/auth/sign-in/email`, json({ email, password: PASSWORD }, origin));
 
   // Each comparison: a Latchkey request and a Better Auth request doing the same job.
   const comparisons = [
@@ -87,13 +90,13 @@ try {
       name: "request password reset",
       n: cheapRequests,
       latchkey: (i) => fetch(`${L}/api/apps/${app.appId}/users/LOGIN_NAME:reset-user-${i % resetPool}/password/request-reset`, { method: "POST", headers: kii(app) }),
-      betterAuth: (i) => fetch(`${B}/default/api/auth/request-password-reset`, json({ email: `reset-user-${i % resetPool}@example.com` })),
+      betterAuth: (i) => fetch(`${B}/default/api/auth/request-password-reset`, json({ email: `reset-user-${i % resetPool}@example.com` }, origin)),
     },
     {
       name: "get user / session",
       n: cheapRequests,
       latchkey: () => fetch(`${L}/api/apps/${app.appId}/users/me`, { headers: { ...kii(app), Authorization: `Bearer ${token}` } }),
-      betterAuth: () => fetch(`${B}/default/api/auth/get-session`, { headers: { Cookie: baCookie } }),
+      betterAuth: () => fetch(`${B}/default/api/auth/get-session`, { headers: { ...origin, Cookie: baCookie } }),
     },
   ];
 
@@ -161,6 +164,13 @@ try {
       ],
     ),
   );
+  await peer.stop();
+  await latchkey.stop();
+  // Bundles, as `wrangler deploy --dry-run` builds them (after the servers stopped: no load).
+  const ours = await bundleReport({ wrangler, cwd: root, outdir: join(persistTo, "bundle-latchkey"), top: 6 });
+  const theirs = await bundleReport({ wrangler, cwd: peerDir, outdir: join(persistTo, "bundle-peer"), top: 6 });
+  console.log(`\nWorker bundle, gzip (wrangler's figure): Latchkey ${ours.wranglerGzipKiB} KiB, Better Auth peer ${theirs.wranglerGzipKiB} KiB (gzip -9: ${kib(ours.gzip)} and ${kib(theirs.gzip)})`);
+  printBundle("Better Auth peer bundle", theirs);
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } finally {
   await peer?.stop();
