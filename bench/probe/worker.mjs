@@ -38,6 +38,25 @@ export default {
         await ready(env.DB);
         return ok({ row: await env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first() });
       }
+      // Two reads one after the other, and the same two at once: does overlapping help here?
+      case "/d1-two-sequential": {
+        await ready(env.DB);
+        const read = () => env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first();
+        await read();
+        await read();
+        return ok();
+      }
+      case "/d1-two-parallel": {
+        await ready(env.DB);
+        const read = () => env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first();
+        await Promise.all([read(), read()]);
+        return ok();
+      }
+      case "/durable-object-two-parallel": {
+        const hit = (name) => env.COUNTER.get(env.COUNTER.idFromName(name)).hit(Date.now());
+        await Promise.all([hit("one"), hit("two")]);
+        return ok();
+      }
       case "/d1-write": {
         await ready(env.DB);
         await env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(String(Date.now())).run();
