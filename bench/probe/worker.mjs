@@ -1,0 +1,80 @@
+// See wrangler.toml. Each route does one kind of work and answers a small JSON body, like
+// Latchkey's bare route does, so (route p50 − bare p50) is the cost of that one primitive.
+import { DurableObject } from "cloudflare:workers";
+import { scryptSync } from "node:crypto";
+
+const SCRYPT = { N: 2 ** 14, r: 8, p: 5, maxmem: 64 * 1024 * 1024 };
+// Better Auth's default parameters (N=2^14 r=16 p=1), for comparison.
+const SCRYPT_BA = { N: 2 ** 14, r: 16, p: 1, maxmem: 64 * 1024 * 1024 };
+
+export class Counter extends DurableObject {
+  hit(now) {
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
+    this.ctx.storage.sql.exec("INSERT INTO hits (at) VALUES (?)", now);
+    return { allowed: true };
+  }
+}
+
+let tableReady;
+const ready = (db) =>
+  (tableReady ??= db.batch([
+    db.prepare("CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, body TEXT NOT NULL)"),
+    db.prepare("INSERT OR IGNORE INTO rows (id, body) VALUES ('a', 'x')"),
+  ]));
+
+const ok = (body = {}) => Response.json({ ok: true, ...body });
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    switch (pathname) {
+      case "/":
+        return ok();
+      case "/scrypt":
+        return ok({ key: scryptSync("bench password 1", "0123456789abcdef", 32, SCRYPT).length });
+      case "/scrypt-better-auth-default":
+        return ok({ key: scryptSync("bench password 1", "0123456789abcdef", 64, SCRYPT_BA).length });
+      case "/d1": {
+        await ready(env.DB);
+        return ok({ row: await env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first() });
+      }
+      // Two reads one after the other, and the same two at once: does overlapping help here?
+      case "/d1-two-sequential": {
+        await ready(env.DB);
+        const read = () => env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first();
+        await read();
+        await read();
+        return ok();
+      }
+      case "/d1-two-parallel": {
+        await ready(env.DB);
+        const read = () => env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first();
+        await Promise.all([read(), read()]);
+        return ok();
+      }
+      case "/durable-object-two-parallel": {
+        const hit = (name) => env.COUNTER.get(env.COUNTER.idFromName(name)).hit(Date.now());
+        await Promise.all([hit("one"), hit("two")]);
+        return ok();
+      }
+      case "/d1-write": {
+        await ready(env.DB);
+        await env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(String(Date.now())).run();
+        return ok();
+      }
+      case "/kv-put":
+        await env.KV.put(`k:${crypto.randomUUID()}`, "{}", { expirationTtl: 60 });
+        return ok();
+      case "/durable-object":
+        return ok(await env.COUNTER.get(env.COUNTER.idFromName("one")).hit(Date.now()));
+      case "/queue-send":
+        await env.QUEUE.send({ at: Date.now() });
+        return ok();
+      default:
+        return new Response("not found", { status: 404 });
+    }
+  },
+  async queue(batch) {
+    batch.ackAll();
+  },
+};
