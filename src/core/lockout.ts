@@ -47,6 +47,7 @@ async function notifyLocked(svc: Services, app: App, user: User, lockSeconds: nu
   if (!channel) return;
   await svc.notifier.send({
     appId: app.id,
+    userId: user.id,
     channel,
     to: channel === "email" ? user.email! : user.phone!,
     template: "account_locked",

@@ -178,6 +178,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
 
   await svc.notifier.send({
     appId: app.id,
+    userId: user.id,
     channel: channel!,
     to: address!,
     template,
@@ -411,6 +412,7 @@ async function notifyPasswordChanged(svc: Services, app: App, user: User): Promi
   if (!channel) return;
   await svc.notifier.send({
     appId: app.id,
+    userId: user.id,
     channel,
     to: channel === "email" ? user.email! : user.phone!,
     template: "password_changed",

@@ -9,6 +9,7 @@ import { findUser, isAppAdmin, type Principal, type UserRef } from "./identity";
 import { checkPassword } from "./lockout";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
+import { upgradeHash } from "./users";
 
 export type { SessionRow };
 
@@ -37,6 +38,7 @@ async function verifyPassword(svc: Services, app: App, user: User, password: str
   const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
   if (check !== "ok") throw new CoreError("wrong_password", "Password is invalid", check === "locked" ? { locked: true } : {});
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  await upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
 }
 
 /**

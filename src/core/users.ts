@@ -145,13 +145,21 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided", check === "locked" ? { locked: true } : {});
   }
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  if (svc.hasher.needsRehash(user.passwordHash)) {
-    const upgraded = await svc.hasher.hash(password);
-    await svc.users.rehash(app.id, user.id, user.passwordHash, upgraded);
-    // If a password change won the race, the token insert (which checks this hash) will fail.
-    return { ...user, passwordHash: upgraded };
-  }
-  return user;
+  return upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+}
+
+/**
+ * After a correct password: a hash that is not native scrypt at today's parameters (an imported
+ * foreign format, or older parameters) is replaced in the same request, conditionally on the
+ * hash just verified, so a concurrent change wins. Sign-in in both dialects and SessionService
+ * password checks come through here.
+ */
+export async function upgradeHash(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<User> {
+  if (!svc.hasher.needsRehash(user.passwordHash)) return user;
+  const upgraded = await svc.hasher.hash(password);
+  await svc.users.rehash(app.id, user.id, user.passwordHash, upgraded);
+  // If a password change won the race, the token insert (which checks this hash) will fail.
+  return { ...user, passwordHash: upgraded };
 }
 
 /** A sign-in from outside: the per-IP limit first (no hash is spent on a refused request), then the password. */

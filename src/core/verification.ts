@@ -150,6 +150,7 @@ async function issue(
   if (delivery.via === "return") return { sequence, changedAt: now, code };
   await svc.notifier.send({
     appId: app.id,
+    userId: user.id,
     channel: messageChannel(channel),
     to: address,
     template,

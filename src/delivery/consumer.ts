@@ -13,6 +13,7 @@ import { type Env } from "../config/env";
 import { readRuntimeConfig } from "../config/runtime";
 import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
+import { UserStore } from "../storage/users";
 import { type Channel, type DeadLetter, type DeliveryMessage, openFromQueue } from "./message";
 import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
 import { sendWith } from "./providers/index";
@@ -26,7 +27,7 @@ const BACKOFF_MAX_SECONDS = 900;
 /** Queues refuses delays above 12 hours. */
 const QUEUE_MAX_DELAY_SECONDS = 43_200;
 
-type Outcome = "delivered" | "retry" | "dead_letter";
+type Outcome = "delivered" | "retry" | "dead_letter" | "dropped";
 
 interface OutcomeLine {
   id: string;
@@ -46,7 +47,7 @@ interface OutcomeLine {
  * address, the link and the code.
  */
 function logOutcome(line: OutcomeLine): void {
-  const level = line.outcome === "delivered" ? "info" : line.outcome === "retry" ? "warn" : "error";
+  const level = line.outcome === "delivered" || line.reason === "user_deleted" ? "info" : line.outcome === "retry" ? "warn" : "error";
   const text = JSON.stringify({ level, event: "delivery", ...line });
   if (level === "info") console.log(text);
   else if (level === "warn") console.warn(text);
@@ -100,6 +101,7 @@ function environmentDefault(env: Env, channel: Channel): ProviderSettings | null
 const isDecoy = (body: unknown) => typeof body === "object" && body !== null && (body as { decoy?: unknown }).decoy === true;
 
 type AppLookup = Pick<AppStore, "get">;
+type UserLookup = { exists(appId: string, userId: string): Promise<boolean> };
 
 function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   const m = body as Partial<DeliveryMessage> | null;
@@ -142,7 +144,9 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
       return app;
     },
   };
-  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps, queueKey)));
+  const userStore = new UserStore(openDatabase(env.DB));
+  const users: UserLookup = { exists: async (appId, userId) => (await userStore.byId(appId, userId)) !== null };
+  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps, users, queueKey)));
 }
 
 async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup): Promise<ProviderSettings> {
@@ -154,7 +158,7 @@ async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup
   throw permanent(m.channel === "email" ? "no_provider:set settings.delivery.email or DELIVERY_EMAIL" : "no_provider:set settings.delivery.sms or DELIVERY_SMS");
 }
 
-async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup, queueKey: string): Promise<void> {
+async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup, users: UserLookup, queueKey: string): Promise<void> {
   const body = await openFromQueue(queueKey, message.body);
   if (body === null) {
     // Altered, or sealed with a QUEUE_KEY that has since changed: no retry can read it.
@@ -174,6 +178,12 @@ async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps:
     return;
   }
   const base = { id: body.id, appId: body.appId, channel: body.channel, attempt: message.attempts };
+  if (body.userId !== undefined && !(await users.exists(body.appId, body.userId).catch(() => true))) {
+    // Deleted while the message waited (issue 10): its code or notice is for nobody now.
+    message.ack();
+    logOutcome({ ...base, provider: "none", outcome: "dropped", reason: "user_deleted" });
+    return;
+  }
   let provider = "none";
   try {
     const settings = await providerFor(body, ctx, apps);

@@ -21,6 +21,8 @@ export interface DeliveryMessage {
   text: string;
   html: string;
   createdAt: string; // RFC 3339
+  /** The user the message is for, when there is one: a message for a user deleted since is dropped. */
+  userId?: string;
 }
 
 /** Why a message was given up on; added when the consumer dead-letters it itself. */

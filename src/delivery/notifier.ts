@@ -14,6 +14,8 @@ export interface Outgoing {
   vars: TemplateVars;
   /** The app's overrides (settings.templates); built-in templates fill the gaps. */
   templates?: TemplateSettings;
+  /** The user it is for: the consumer drops it if the user has been deleted by then. */
+  userId?: string;
 }
 
 export class Notifier {
@@ -34,6 +36,7 @@ export class Notifier {
       locale: out.locale,
       ...rendered,
       createdAt: new Date(now).toISOString(),
+      ...(out.userId !== undefined ? { userId: out.userId } : {}),
     };
   }
 

@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoffSeconds } from "../../src/delivery/consumer";
 import type { DeliveryMessage } from "../../src/delivery/message";
-import { createApp, type TestApp } from "../helpers";
+import { createApp, registerKiiUser, type TestApp } from "../helpers";
 import { captureConsole, deliveryMessage, fakeDeadLetters, interceptFetch, runBatch, webhookSecret } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -108,6 +108,20 @@ describe("dead letters", () => {
     interceptFetch(() => new Response("bad request", { status: 400 }));
     const run = await runBatch([deliveryMessage({ appId: app.appId })], { env: { DEAD_LETTERS: fakeDeadLetters(new Error("queue unavailable")).queue } });
     expect(run).toMatchObject({ acked: [], retried: ["queue-msg-0"] });
+  });
+
+  it("drops, without calling the provider, a message for a user deleted since it was queued (issue 10)", async () => {
+    const { app } = await webhookApp();
+    const live = await registerKiiUser(app, { loginName: "still-here", password: "long enough pw" });
+    const { calls } = interceptFetch(() => new Response(null, { status: 204 }));
+    const { result: run, lines: logged } = await captureConsole(() =>
+      runBatch([deliveryMessage({ appId: app.appId, userId: "deleted-user" }), deliveryMessage({ appId: app.appId, userId: live.userID })]),
+    );
+    expect(run.acked).toEqual(["queue-msg-0", "queue-msg-1"]);
+    expect(run.retried).toEqual([]);
+    expect(calls).toHaveLength(1);
+    const lines = parse(logged).filter((l) => l.event === "delivery");
+    expect(lines.map((l) => [l.outcome, l.reason ?? null])).toEqual(expect.arrayContaining([["dropped", "user_deleted"], ["delivered", null]]));
   });
 
   it("dead-letters a message whose app no longer exists", async () => {

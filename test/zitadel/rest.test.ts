@@ -446,7 +446,7 @@ describe("unimplemented", () => {
   it("answers another UserService REST path with Unimplemented", async () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
-    await expectZitadelError(await rest(`/users/${user.userId}/email`, { token: app.admin, json: { email: "other@example.com" } }), 501, 12, "LATCHKEY-UNIMPLEMENTED");
+    await expectZitadelError(await rest(`/users/${user.userId}/totp`, { token: app.admin, json: {} }), 501, 12, "LATCHKEY-UNIMPLEMENTED");
     expect((await userRow(user.userId))!.id).toBe(user.userId);
   });
 });

@@ -54,6 +54,18 @@ describe("sign-in with an imported foreign hash", () => {
     expect((await userRow(fb.userId))!.password_hash).toMatch(NATIVE);
   });
 
+  it("a SessionService password check upgrades the foreign hash too", async () => {
+    const app = await zitadelApp();
+    const user = await importUser(app, HASHES.bcrypt!);
+    const wrong = await rest("/sessions", { token: app.admin, json: { checks: { user: { loginName: user.username }, password: { password: "not it" } } } });
+    expect(wrong.status).toBe(400);
+    expect((await userRow(user.userId))!.password_hash).toBe(HASHES.bcrypt);
+    const res = await rest("/sessions", { token: app.admin, json: { checks: { user: { loginName: user.username }, password: { password: PASSWORD } } } });
+    await expectOk(res);
+    expect((await userRow(user.userId))!.password_hash).toMatch(NATIVE);
+    expect(await signInStatus(app, user.username, PASSWORD)).toBe(200);
+  });
+
   it("a wrong password leaves the foreign hash in place", async () => {
     const app = await zitadelApp();
     const hash = bcrypt.hashSync(PASSWORD, 4);
