@@ -117,7 +117,7 @@ describe("Connect", () => {
 
   it("answers another UserService method with unimplemented", async () => {
     const app = await zitadelApp();
-    const res = await rpc("SetEmail", { token: app.admin, contentType: "application/json", body: JSON.stringify({ userId: "1", email: "other@example.com" }) });
+    const res = await rpc("RegisterTOTP", { token: app.admin, contentType: "application/json", body: JSON.stringify({ userId: "1" }) });
     expect(((await res.json()) as { code: string }).code).toBe("unimplemented");
   });
 

@@ -81,14 +81,14 @@ describe("requests connect-es would answer with an empty body", () => {
 
   it("a method Latchkey does not serve is Unimplemented with the ErrorDetail on Connect", async () => {
     const app = await zitadelApp();
-    const { error, detail } = await connectError(await rpc("/zitadel.user.v2.UserService/DeleteUser", { token: app.admin, contentType: "application/json", body: "{}" }));
+    const { error, detail } = await connectError(await rpc("/zitadel.user.v2.UserService/RegisterTOTP", { token: app.admin, contentType: "application/json", body: "{}" }));
     expect(error.code).toBe(Code.Unimplemented);
     expect(detail.id).toBe("LATCHKEY-UNIMPLEMENTED");
   });
 
   it("a method Latchkey does not serve is Unimplemented with the ErrorDetail on gRPC-web", async () => {
     const app = await zitadelApp();
-    const res = await rpc("/zitadel.user.v2.UserService/DeleteUser", { token: app.admin, contentType: "application/grpc-web+proto", body: encodeEnvelope(0, new Uint8Array()) });
+    const res = await rpc("/zitadel.user.v2.UserService/RegisterTOTP", { token: app.admin, contentType: "application/grpc-web+proto", body: encodeEnvelope(0, new Uint8Array()) });
     expect((await grpcWebError(res)).error.code).toBe(Code.Unimplemented);
   });
 
