@@ -106,6 +106,8 @@ describe("users:import", () => {
         JSON.stringify({ loginName: `${a}-big`, displayName: "x".repeat(20_000) }),
         { loginName: `${a}-fb`, ...FIREBASE, hashParams: { ...FIREBASE.hashParams, rounds: 9 } },
         { loginName: `${a}-last`, password: "another plain one" },
+        { loginName: `${a}-rtl`, password: "another plain one", displayName: "evil\u202Etxt.exe" },
+        { loginName: `${a}-crlf`, password: "another plain one", givenName: "a\r\nBcc: x@example.com" },
       ]),
     );
     const byLine = new Map(lines.map((l) => [l.line, l]));
@@ -120,7 +122,9 @@ describe("users:import", () => {
     expect(byLine.get(9)!.reason).toMatch(/longer than 16384 bytes/);
     expect(byLine.get(10)!.reason).toMatch(/Firebase rounds/);
     expect(byLine.get(11)).toMatchObject({ status: "created" });
-    expect(summary).toEqual({ created: 2, updated: 0, refused: 8 });
+    expect(byLine.get(12)).toMatchObject({ status: "refused", field: "displayName" });
+    expect(byLine.get(13)).toMatchObject({ status: "refused", field: "givenName" });
+    expect(summary).toEqual({ created: 2, updated: 0, refused: 10 });
   });
 
   it("batches beyond D1's 100-parameter limit and streams bodies larger than the 64 KiB admin limit", async () => {

@@ -164,6 +164,8 @@ describe("INVALID_INPUT_DATA", () => {
     ["a display name with a line break", { loginName: "valid4", displayName: "a\nBcc: x@example.com" }, "displayName"],
     ["a display name with a lone surrogate", { loginName: "valid5", displayName: "\udc00x" }, "displayName"],
     ["an email address with a control character", { emailAddress: "a\u0001b@example.com" }, "emailAddress"],
+    ["a display name with a right-to-left override", { loginName: "valid6", displayName: "evil\u202Etxt.exe" }, "displayName"],
+    ["a display name with a bidi isolate", { loginName: "valid7", displayName: "a\u2067b" }, "displayName"],
   ])("400 for %s, naming the field", async (_, fields, field) => {
     const app = await createApp();
     const body = await refused(app, { password: PASSWORD, ...fields }, 400, "INVALID_INPUT_DATA", "ValidationException");

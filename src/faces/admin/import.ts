@@ -13,6 +13,9 @@ import { logError } from "../../lib/log";
 export const MAX_IMPORT_LINE_BYTES = 16 * 1024;
 
 const text = (max: number) => z.string().min(1).max(max);
+// Names end up in messages, headers and other products' screens: refused here as in both dialects.
+const name = (max: number) =>
+  text(max).regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
 const importLine = z.strictObject({
   id: text(200).optional(),
   loginName: text(64).optional(),
@@ -21,9 +24,9 @@ const importLine = z.strictObject({
   emailVerified: z.boolean().optional(),
   phone: text(16).optional(),
   phoneVerified: z.boolean().optional(),
-  displayName: text(200).optional(),
-  givenName: text(200).optional(),
-  familyName: text(200).optional(),
+  displayName: name(200).optional(),
+  givenName: name(200).optional(),
+  familyName: name(200).optional(),
   locale: text(35).optional(),
   country: text(2).optional(),
   password: text(1024).optional(),

@@ -24,8 +24,11 @@ interface KiiCaller {
 }
 
 const text = (max: number) => z.string().min(1).max(max);
-// Stored and later put into messages and headers: no control characters, no lone surrogates.
-const printable = (schema: z.ZodString) => schema.regex(/^[^\p{Cc}\p{Cs}]*$/u, "must not contain control characters or lone surrogates");
+// Stored and later put into messages, headers and other products' screens: no control characters,
+// no lone surrogates, no bidirectional embeddings, overrides or isolates (which make a name
+// display as another), as the ZITADEL face refuses them too.
+const printable = (schema: z.ZodString) =>
+  schema.regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
 
 const registrationSchema = z.object({
   loginName: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'").optional(),
