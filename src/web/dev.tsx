@@ -64,9 +64,21 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; 
  */
 const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+/**
+ * The CSP alone did not always hold: Chromium's preload scanner was seen to start a request for a
+ * remote <img> before the policy applied. So remote addresses are also taken out of the
+ * attributes that load something (and <link> elements dropped) before the part is previewed;
+ * links (href on <a>) stay, and the sandbox stops them from navigating the frame.
+ */
+const neutralize = (html: string) =>
+  html
+    .replace(/<link\b[^>]*>/gi, "")
+    .replace(/\bsrcset\s*=\s*(["'])(.*?)\1/gis, (_, q: string, list: string) => `srcset=${q}${list.replace(/(?:[a-z][a-z0-9+.-]*:)?\/\//gi, "about:blank#")}${q}`)
+    .replace(/\b(src|srcset|poster|background|data|xlink:href)(\s*=\s*["']?)\s*(?:[a-z][a-z0-9+.-]*:)?\/\//gi, "$1$2about:blank#");
+
 const previewDocument = (html: string) =>
   `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}">` +
-  `<base target="_blank"><style>body{font:15px/1.5 system-ui,sans-serif;margin:.5rem;overflow-wrap:anywhere}</style>${html}`;
+  `<base target="_blank"><style>body{font:15px/1.5 system-ui,sans-serif;margin:.5rem;overflow-wrap:anywhere}</style>${neutralize(html)}`;
 
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:1rem auto;padding:0 .75rem;color:#111;overflow-wrap:anywhere}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin:.75rem 0 .25rem;overflow-wrap:anywhere}

@@ -52,6 +52,21 @@ describe("dev outbox", () => {
     expect(html).not.toContain("Text <m3>");
   });
 
+  it("takes remote addresses out of what the preview would load (img, srcset, link), keeping links", async () => {
+    await outboxStub(env.OUTBOX).put({
+      ...message("m5", "owl@example.com", "2026-01-01T00:00:04.000Z"),
+      html: `<img src="https://tracker.example/p.png"><img srcset="https://a.example/1.png 1x, //b.example/2.png 2x"><link rel="stylesheet" href="https://c.example/s.css"><img src="data:image/png;base64,AAAA"><a href="https://ok.example/">ok</a>`,
+    });
+    const html = await (await call("/dev/outbox?format=html&to=owl%40example.com")).text();
+    const srcdoc = /srcdoc="([^"]*)"/.exec(html)![1]!;
+    expect(srcdoc).not.toContain("https://tracker.example");
+    expect(srcdoc).not.toContain("https://a.example");
+    expect(srcdoc).not.toContain("c.example/s.css");
+    expect(srcdoc).not.toContain("//b.example");
+    expect(srcdoc).toContain("data:image/png;base64,AAAA");
+    expect(srcdoc).toContain("https://ok.example/");
+  });
+
   it("shows links as links and previews the HTML part in a sandboxed frame under a strict CSP", async () => {
     await outboxStub(env.OUTBOX).put({
       ...message("m4", "dog@example.com", "2026-01-01T00:00:03.000Z"),
