@@ -1,12 +1,12 @@
 // Sign-in protection: the per-account lockout (SPEC §10, issue 10) and the per-IP throttles on
 // anonymous sign-in and registration. authenticate() calls checkPassword; faces never see the
 // guard itself, only the outcome.
-import { pickLocale } from "../i18n/locale";
 import { logEvent } from "../lib/log";
 import type { App } from "../storage/apps";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
 import { isAppAdmin, type Principal } from "./identity";
+import { noticeToUser } from "./notices";
 import type { Services } from "./services";
 
 export type PasswordCheck = "ok" | "wrong" | "locked";
@@ -41,21 +41,9 @@ export async function checkPassword(svc: Services, app: App, user: User & { pass
   return "wrong";
 }
 
-/** The optional notice (settings lockout.notify) to the user's verified email, else verified phone. */
-async function notifyLocked(svc: Services, app: App, user: User, lockSeconds: number): Promise<void> {
-  const channel = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
-  if (!channel) return;
-  await svc.notifier.send({
-    appId: app.id,
-    userId: user.id,
-    channel,
-    to: channel === "email" ? user.email! : user.phone!,
-    template: "account_locked",
-    locale: pickLocale(user.locale, app.settings.defaultLocale),
-    vars: { appName: app.name, ttlSeconds: lockSeconds },
-    templates: app.settings.templates,
-  });
-}
+/** The optional notice (settings lockout.notify) of how long the lock lasts. */
+const notifyLocked = (svc: Services, app: App, user: User, lockSeconds: number) =>
+  noticeToUser(svc, app, user, "account_locked", { appName: app.name, ttlSeconds: lockSeconds });
 
 export interface AnonymousCaller {
   principal: Principal | null;

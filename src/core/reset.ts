@@ -9,6 +9,7 @@ import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserR
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
+import { noticeToUser } from "./notices";
 import type { Services } from "./services";
 import { renderUrlTemplate } from "./url-template";
 
@@ -407,17 +408,4 @@ export async function adminSetPassword(
 }
 
 /** NIST 800-63B: tell the user after every change or reset, on a verified channel. */
-async function notifyPasswordChanged(svc: Services, app: App, user: User): Promise<void> {
-  const channel: Channel | null = user.email && user.emailVerified ? "email" : user.phone && user.phoneVerified ? "sms" : null;
-  if (!channel) return;
-  await svc.notifier.send({
-    appId: app.id,
-    userId: user.id,
-    channel,
-    to: channel === "email" ? user.email! : user.phone!,
-    template: "password_changed",
-    locale: pickLocale(user.locale, app.settings.defaultLocale),
-    vars: { appName: app.name },
-    templates: app.settings.templates,
-  });
-}
+const notifyPasswordChanged = (svc: Services, app: App, user: User) => noticeToUser(svc, app, user, "password_changed", { appName: app.name });
