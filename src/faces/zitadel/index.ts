@@ -1,6 +1,6 @@
 // The ZITADEL v2 User Service dialect: REST (/v2/users/...) and Connect + gRPC-web
-// (/zitadel.user.v2.UserService/*). Both protocols decode into the official generated messages
-// (@zitadel/proto) and call the same RPC bodies in ./service.
+// (/zitadel.user.v2.UserService/*). Both protocols decode into the official messages (@zitadel/proto's
+// descriptors, trimmed to what is served: ./protos.gen.ts) and call the same RPC bodies in ./service.
 import { type DescMessage, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { universalServerResponseToFetch } from "@connectrpc/connect/protocol";
@@ -9,37 +9,49 @@ import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protoc
 import {
   AddHumanUserRequestSchema,
   AddHumanUserResponseSchema,
+  CreateSessionRequestSchema,
+  CreateSessionResponseSchema,
   DeactivateUserRequestSchema,
   DeactivateUserResponseSchema,
+  DeleteSessionRequestSchema,
+  DeleteSessionResponseSchema,
   DeleteUserRequestSchema,
   DeleteUserResponseSchema,
+  GetSessionRequestSchema,
+  GetSessionResponseSchema,
   GetUserByIDRequestSchema,
   GetUserByIDResponseSchema,
+  ListSessionsRequestSchema,
+  ListSessionsResponseSchema,
   LockUserRequestSchema,
   LockUserResponseSchema,
   PasswordResetRequestSchema,
   PasswordResetResponseSchema,
   ReactivateUserRequestSchema,
   ReactivateUserResponseSchema,
+  RemovePhoneRequestSchema,
+  RemovePhoneResponseSchema,
+  ResendEmailCodeRequestSchema,
+  ResendEmailCodeResponseSchema,
+  ResendPhoneCodeRequestSchema,
+  ResendPhoneCodeResponseSchema,
+  SessionService,
+  SetEmailRequestSchema,
+  SetEmailResponseSchema,
   SetPasswordRequestSchema,
   SetPasswordResponseSchema,
+  SetPhoneRequestSchema,
+  SetPhoneResponseSchema,
+  SetSessionRequestSchema,
+  SetSessionResponseSchema,
   UnlockUserRequestSchema,
   UnlockUserResponseSchema,
   UserService,
-} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
-import {
-  CreateSessionRequestSchema,
-  CreateSessionResponseSchema,
-  DeleteSessionRequestSchema,
-  DeleteSessionResponseSchema,
-  GetSessionRequestSchema,
-  GetSessionResponseSchema,
-  ListSessionsRequestSchema,
-  ListSessionsResponseSchema,
-  SessionService,
-  SetSessionRequestSchema,
-  SetSessionResponseSchema,
-} from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
+  VerifyEmailRequestSchema,
+  VerifyEmailResponseSchema,
+  VerifyPhoneRequestSchema,
+  VerifyPhoneResponseSchema,
+} from "./protos.gen";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
@@ -60,22 +72,6 @@ import {
 import { createSessionRpc, deleteSessionRpc, getSessionRpc, listSessionsRpc, setSessionRpc } from "./sessions";
 import { logError } from "../../lib/log";
 import { connectErrorResponse, grpcHeadersOnly, gzip, lazyBody, shapeConnectResponse, shapeGrpcWebResponse } from "./wire";
-import {
-  RemovePhoneRequestSchema,
-  RemovePhoneResponseSchema,
-  ResendEmailCodeRequestSchema,
-  ResendEmailCodeResponseSchema,
-  ResendPhoneCodeRequestSchema,
-  ResendPhoneCodeResponseSchema,
-  SetEmailRequestSchema,
-  SetEmailResponseSchema,
-  SetPhoneRequestSchema,
-  SetPhoneResponseSchema,
-  VerifyEmailRequestSchema,
-  VerifyEmailResponseSchema,
-  VerifyPhoneRequestSchema,
-  VerifyPhoneResponseSchema,
-} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { removePhone, resendEmailCode, resendPhoneCode, setEmail, setPhone, verifyEmail, verifyPhone } from "./verification";
 
 // ---------------------------------------------------------------------------------------------
@@ -131,7 +127,8 @@ const router = createConnectRouter({
     }
   },
 });
-// Methods left out answer Unimplemented on every protocol.
+// Every method of ./protos.gen.ts is implemented; any other path answers Unimplemented (below),
+// before authentication, as REST does.
 router.service(UserService, {
   passwordReset: connectCall(passwordReset),
   setPassword: connectCall(setPassword),
