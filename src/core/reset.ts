@@ -6,7 +6,7 @@ import type { KeyedRule } from "../storage/limiter";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
-import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
+import { describeRef, type EarlyLookup, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
@@ -41,6 +41,8 @@ export interface ResetRequest {
    * app admin or the user) rather than an anonymous one (Kii: anyone may ask; a token only names "me").
    */
   authorized?: boolean;
+  /** The user's look-up, when the face started it beside the app's (lookUpEarly). */
+  early?: EarlyLookup | undefined;
 }
 
 export interface ResetResult extends ChangeDetails {
@@ -130,7 +132,8 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   if (delivery.via === "return_code" && !isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
-  const user = await findUser(svc, app, req.ref, principal);
+  const early = req.early && req.early.appId === app.id && req.early.ref === req.ref ? req.early.user : null;
+  const user = await (early ?? findUser(svc, app, req.ref, principal));
   const channel = channelOf(delivery);
   const rules: KeyedRule[] = [];
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
