@@ -2,7 +2,7 @@
 import type { App } from "../storage/apps";
 import { type CodeKind, linkTag, newCodeId } from "../storage/codes";
 import type { User } from "../storage/users";
-import type { KeyedRule } from "../storage/limiter";
+import type { LimitRule } from "../storage/limiter";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
@@ -103,12 +103,12 @@ function addressLimitKey(app: App, ref: UserRef, channel: Channel, user: User | 
 }
 
 /**
- * A reset's limits, per IP then per address, decided in one call to one object per app (both
- * counters together, so one round trip rather than two in a row).
+ * A reset's limits, per IP and per address, each in its own object, asked at the same time (one
+ * round trip); a request either refuses is counted under neither (Limits.hitAll).
  */
-async function enforceLimits(svc: Services, app: App, rules: KeyedRule[]) {
-  if (!rules.length) return;
-  const decision = await svc.limits.hitEach(`reset-limits:${app.id}`, rules);
+async function enforceLimits(svc: Services, checks: { key: string; rule: LimitRule }[]) {
+  if (!checks.length) return;
+  const decision = await svc.limits.hitAll(checks);
   if (!decision.allowed) {
     throw new CoreError("rate_limited", "Too many password reset requests; try again later", {
       retryAfterSeconds: decision.retryAfterSeconds,
@@ -135,14 +135,14 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const early = req.early && req.early.appId === app.id && req.early.ref === req.ref ? req.early.user : null;
   const user = await (early ?? findUser(svc, app, req.ref, principal));
   const channel = channelOf(delivery);
-  const rules: KeyedRule[] = [];
+  const checks: { key: string; rule: LimitRule }[] = [];
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
   // A user's own token does not exempt them: anyone can register and would then be unlimited.
-  if (!isAppAdmin(principal, app) && req.clientIp) rules.push({ key: `reset-ip:${app.id}:${req.clientIp}`, ...app.settings.rateLimits.resetPerIp });
+  if (!isAppAdmin(principal, app) && req.clientIp) checks.push({ key: `reset-ip:${app.id}:${req.clientIp}`, rule: app.settings.rateLimits.resetPerIp });
   // Counted before any other answer, so known and unknown addresses are limited alike.
   // returnCode sends nothing and is not counted.
-  if (channel) rules.push({ key: addressLimitKey(app, req.ref, channel, user), ...app.settings.rateLimits.resetPerAddress });
-  await enforceLimits(svc, app, rules);
+  if (channel) checks.push({ key: addressLimitKey(app, req.ref, channel, user), rule: app.settings.rateLimits.resetPerAddress });
+  await enforceLimits(svc, checks);
   const address = !user
     ? null
     : channel === "email"

@@ -1,9 +1,7 @@
-// Rate limits: SQLite-backed Durable Objects (idFromName), so each counter is strongly
-// consistent wherever the requests come from. A sliding-window log: each accepted hit is a row;
-// hits older than the window are forgotten; an alarm clears the object when idle.
-// - hit(): one object per key, one counter (sign-in and registration throttles, verification).
-// - hitEach(): several keyed counters in one object, decided in one call (a reset request's
-//   per-IP and per-address limits, in one object per app): one round trip instead of two.
+// Rate limits: one SQLite-backed Durable Object per key (idFromName), so each counter is
+// strongly consistent wherever the requests come from. A sliding-window log: each accepted hit
+// is a row; hits older than the window are forgotten; an alarm clears the object when idle.
+// A request under several limits asks their objects at once (Limits.hitAll).
 import { DurableObject } from "cloudflare:workers";
 
 export interface LimitDecision {
@@ -12,15 +10,10 @@ export interface LimitDecision {
   retryAfterSeconds: number;
 }
 
-/** One counter of a hitEach call: its key within the object, and its rule. */
-export interface KeyedRule {
-  key: string;
-  limit: number;
-  windowSeconds: number;
+/** A decision, and for an accepted hit the moment it was counted (release() takes it back). */
+export interface Reservation extends LimitDecision {
+  at: number | null;
 }
-
-/** The longest window a setting allows (config/settings.ts): hitEach's rows never need to outlive it. */
-export const MAX_WINDOW_SECONDS = 86_400;
 
 export class RateLimiter extends DurableObject {
   private readonly sql: SqlStorage;
@@ -32,6 +25,15 @@ export class RateLimiter extends DurableObject {
 
   /** Counts one hit if fewer than `limit` were accepted in the last `windowSeconds`. */
   hit(limit: number, windowSeconds: number, now = Date.now()): LimitDecision {
+    const { allowed, retryAfterSeconds } = this.reserve(limit, windowSeconds, now);
+    return { allowed, retryAfterSeconds };
+  }
+
+  /**
+   * hit(), also telling when an accepted hit was counted, so that release() can take it back
+   * (a request refused by another limit checked at the same time).
+   */
+  reserve(limit: number, windowSeconds: number, now = Date.now()): Reservation {
     // Synchronous SQL with no await between read and write: no other request interleaves.
     // Created here, not in the constructor: the idle alarm's deleteAll() drops the table while
     // this instance may live on.
@@ -43,40 +45,17 @@ export class RateLimiter extends DurableObject {
     const rows = this.sql.exec<{ at: number }>("SELECT at FROM hits ORDER BY at DESC LIMIT ?", limit).toArray();
     if (rows.length >= limit) {
       const leaving = rows[limit - 1]!.at;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((leaving + windowSeconds * 1000 - now) / 1000)) };
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((leaving + windowSeconds * 1000 - now) / 1000)), at: null };
     }
     this.sql.exec("INSERT INTO hits (at) VALUES (?)", now);
     void this.ctx.storage.setAlarm(now + windowSeconds * 1000 + 1000);
-    return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: true, retryAfterSeconds: 0, at: now };
   }
 
-  /**
-   * Counts one hit under each rule, in order, each against its own key's hits in this object. The
-   * first rule that refuses stops there: the hits counted before it stay counted and the later
-   * rules count nothing, as separate calls one after the other would have left them. All of it
-   * runs without an await, so no other call interleaves.
-   */
-  hitEach(rules: readonly KeyedRule[], now = Date.now()): LimitDecision {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS keyed_hits (key TEXT NOT NULL, at INTEGER NOT NULL)");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS keyed_hits_key_at ON keyed_hits (key, at)");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS keyed_hits_at ON keyed_hits (at)");
-    // Keys that are never hit again (an address asked for once) must not pile up while the
-    // object stays busy: nothing older than the longest possible window can count.
-    this.sql.exec("DELETE FROM keyed_hits WHERE at <= ?", now - MAX_WINDOW_SECONDS * 1000);
-    for (const rule of rules) {
-      const windowMs = Math.min(rule.windowSeconds, MAX_WINDOW_SECONDS) * 1000;
-      this.sql.exec("DELETE FROM keyed_hits WHERE key = ? AND at <= ?", rule.key, now - windowMs);
-      const rows = this.sql.exec<{ at: number }>("SELECT at FROM keyed_hits WHERE key = ? ORDER BY at DESC LIMIT ?", rule.key, rule.limit).toArray();
-      if (rows.length >= rule.limit) {
-        const leaving = rows[rule.limit - 1]!.at;
-        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((leaving + windowMs - now) / 1000)) };
-      }
-      this.sql.exec("INSERT INTO keyed_hits (key, at) VALUES (?, ?)", rule.key, now);
-    }
-    // Idle for the longest window: nothing left here can count. (Not the rules' own windows: a
-    // later call with a shorter one must not clear hits a longer window still counts.)
-    if (rules.length) void this.ctx.storage.setAlarm(now + MAX_WINDOW_SECONDS * 1000 + 1000);
-    return { allowed: true, retryAfterSeconds: 0 };
+  /** Takes back one hit counted at `at` (hits at the same moment count alike, so any one of them). */
+  release(at: number): void {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
+    this.sql.exec("DELETE FROM hits WHERE rowid = (SELECT rowid FROM hits WHERE at = ? LIMIT 1)", at);
   }
 
   /** For /healthz: the object answers and its storage reads, without counting anything. */
@@ -104,10 +83,20 @@ export class Limits {
     return stub.hit(rule.limit, rule.windowSeconds);
   }
 
-  /** Several counters kept together in the object named `name`, in one round trip (RateLimiter.hitEach). */
-  async hitEach(name: string, rules: readonly KeyedRule[]): Promise<LimitDecision> {
-    const stub = this.namespace.get(this.namespace.idFromName(name));
-    return stub.hitEach(rules);
+  /**
+   * Several limits for one request, each in its own object, asked at the same time: one round
+   * trip rather than one per limit. Accepted only if every one accepts; when any refuses, the
+   * hits the others counted are taken back (one more call, on that path only), so a refused
+   * request counts under no limit. Meanwhile a concurrent request may see those hits: the limits
+   * err towards refusing, never towards letting more through.
+   */
+  async hitAll(checks: readonly { key: string; rule: LimitRule }[]): Promise<LimitDecision> {
+    const stubs = checks.map(({ key }) => this.namespace.get(this.namespace.idFromName(key)));
+    const reservations = await Promise.all(checks.map(({ rule }, i) => stubs[i]!.reserve(rule.limit, rule.windowSeconds)));
+    const refused = reservations.filter((r) => !r.allowed);
+    if (!refused.length) return { allowed: true, retryAfterSeconds: 0 };
+    await Promise.all(reservations.map((r, i) => (r.at === null ? null : stubs[i]!.release(r.at))));
+    return { allowed: false, retryAfterSeconds: Math.max(...refused.map((r) => r.retryAfterSeconds)) };
   }
 
   /** Reaches one object (its own key, never a real limit's) and back. */

@@ -1,6 +1,7 @@
 // Kii's request-reset starts the user's look-up beside the app's (core/identity.lookUpEarly). The
 // early result counts only for the app and reference it was started for, and the route's errors
-// keep their order: the app's checks come before a malformed identifier.
+// keep their order: the app's checks come before a malformed identifier. Its two limits are asked
+// at once (Limits.hitAll), and a request either refuses counts under neither.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { lookUpEarly } from "../../src/core/identity";
@@ -64,5 +65,32 @@ describe("request-reset's early user look-up", () => {
     await registerKiiUser(app, { loginName, emailAddress: `${loginName}@example.com`, password: "a long password 1" });
     const res = await call(`/api/apps/${app.appId}/users/LOGIN_NAME:${loginName}/password/request-reset`, { method: "POST", headers: kiiHeaders(app) });
     expect(res.status).toBe(204);
+  });
+});
+
+describe("request-reset's two limits, asked at once", () => {
+  it("does not count a request the per-address limit refused against the caller's IP", async () => {
+    const app = await createApp({ rateLimits: { resetPerAddress: { limit: 1, windowSeconds: 900 }, resetPerIp: { limit: 2, windowSeconds: 3_600 } } });
+    const [a, b] = [unique(), unique()];
+    for (const name of [a, b]) await registerKiiUser(app, { loginName: name, emailAddress: `${name}@example.com`, password: "a long password 1" });
+    const from = { ...kiiHeaders(app), "CF-Connecting-IP": "198.51.100.77" };
+    const reset = (name: string) => call(`/api/apps/${app.appId}/users/LOGIN_NAME:${name}/password/request-reset`, { method: "POST", headers: from }).then((r) => r.status);
+    // a: sent, then refused per address three times; the IP has used 1 of its 2 all along.
+    expect([await reset(a), await reset(a), await reset(a), await reset(a)]).toEqual([204, 429, 429, 429]);
+    // So b still fits under the IP's limit, and the next one does not.
+    expect(await reset(b)).toBe(204);
+    expect(await reset(b)).toBe(429);
+  });
+
+  it("does not count a request the per-IP limit refused against the address", async () => {
+    const app = await createApp({ rateLimits: { resetPerAddress: { limit: 2, windowSeconds: 900 }, resetPerIp: { limit: 1, windowSeconds: 3_600 } } });
+    const name = unique();
+    await registerKiiUser(app, { loginName: name, emailAddress: `${name}@example.com`, password: "a long password 1" });
+    const reset = (ip: string) =>
+      call(`/api/apps/${app.appId}/users/LOGIN_NAME:${name}/password/request-reset`, { method: "POST", headers: { ...kiiHeaders(app), "CF-Connecting-IP": ip } }).then((r) => r.status);
+    expect([await reset("198.51.100.1"), await reset("198.51.100.1"), await reset("198.51.100.1")]).toEqual([204, 429, 429]);
+    // The address has seen one message: a second fits, from another IP; a third does not.
+    expect(await reset("198.51.100.2")).toBe(204);
+    expect(await reset("198.51.100.3")).toBe(429);
   });
 });

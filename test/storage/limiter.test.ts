@@ -1,7 +1,7 @@
 // The rate limiter Durable Object: a sliding-window log per key.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Limits, MAX_WINDOW_SECONDS, type RateLimiter } from "../../src/storage/limiter";
+import { Limits, type RateLimiter } from "../../src/storage/limiter";
 
 let n = 0;
 const freshStub = () => env.LIMITER.get(env.LIMITER.idFromName(`limiter-test-${n++}-${Date.now()}`));
@@ -88,60 +88,64 @@ describe("RateLimiter", () => {
   });
 });
 
-describe("RateLimiter.hitEach (several counters in one object, one call)", () => {
-  const ip = (limit: number, windowSeconds = 60) => ({ key: "ip", limit, windowSeconds });
-  const addr = (limit: number, windowSeconds = 60) => ({ key: "addr", limit, windowSeconds });
-
-  it("keeps one counter per key, each with its own limit", async () => {
+describe("several limits at once (reserve, release, Limits.hitAll)", () => {
+  it("reserve tells when an accepted hit was counted, and release takes that one back", async () => {
     await runInDurableObject(freshStub(), (limiter: RateLimiter) => {
-      expect(limiter.hitEach([ip(5), addr(2)], T0)).toEqual({ allowed: true, retryAfterSeconds: 0 });
-      expect(limiter.hitEach([ip(5), addr(2)], T0 + 1_000).allowed).toBe(true);
-      // The address is used up; the IP has room, and another address is counted apart.
-      expect(limiter.hitEach([ip(5), addr(2)], T0 + 2_000)).toEqual({ allowed: false, retryAfterSeconds: 58 });
-      expect(limiter.hitEach([ip(5), { key: "addr2", limit: 2, windowSeconds: 60 }], T0 + 3_000).allowed).toBe(true);
-      // The IP counted the refused request too (3 + 1 = 4 of 5), as two calls in a row would have.
-      expect(limiter.hitEach([ip(5)], T0 + 4_000).allowed).toBe(true);
-      expect(limiter.hitEach([ip(5)], T0 + 5_000)).toEqual({ allowed: false, retryAfterSeconds: 55 });
+      expect(limiter.reserve(2, 60, T0)).toEqual({ allowed: true, retryAfterSeconds: 0, at: T0 });
+      expect(limiter.reserve(2, 60, T0)).toEqual({ allowed: true, retryAfterSeconds: 0, at: T0 });
+      expect(limiter.reserve(2, 60, T0 + 1_000)).toEqual({ allowed: false, retryAfterSeconds: 59, at: null });
+      // Two hits at T0: releasing one leaves the other counted.
+      limiter.release(T0);
+      expect(limiter.reserve(2, 60, T0 + 2_000).allowed).toBe(true);
+      expect(limiter.reserve(2, 60, T0 + 3_000).allowed).toBe(false);
     });
   });
 
-  it("counts nothing after the first rule that refuses", async () => {
-    await runInDurableObject(freshStub(), (limiter: RateLimiter) => {
-      expect(limiter.hitEach([ip(1), addr(3)], T0).allowed).toBe(true);
-      for (let i = 1; i <= 5; i++) expect(limiter.hitEach([ip(1), addr(3)], T0 + i * 1_000).allowed).toBe(false);
-      // The address saw only the first, accepted request.
-      expect(limiter.hitEach([addr(3)], T0 + 10_000).allowed).toBe(true);
-      expect(limiter.hitEach([addr(3)], T0 + 11_000).allowed).toBe(true);
-      expect(limiter.hitEach([addr(3)], T0 + 12_000).allowed).toBe(false);
-    });
-  });
+  const rule = (limit: number) => ({ limit, windowSeconds: 60 });
+  const key = (name: string) => `hit-all-${name}-${Date.now()}-${n++}`;
 
-  it("slides each window on its own", async () => {
-    await runInDurableObject(freshStub(), (limiter: RateLimiter) => {
-      expect(limiter.hitEach([ip(1, 3_600), addr(1, 60)], T0).allowed).toBe(true);
-      // At T0 + 60 s the address's hit has left its window, the IP's has not.
-      expect(limiter.hitEach([addr(1, 60)], T0 + 60_000).allowed).toBe(true);
-      expect(limiter.hitEach([ip(1, 3_600)], T0 + 60_000)).toEqual({ allowed: false, retryAfterSeconds: 3_540 });
-    });
-  });
-
-  it("forgets hits older than the longest window, and its idle alarm waits that long", async () => {
-    const stub = freshStub();
-    await runInDurableObject(stub, async (limiter: RateLimiter, state) => {
-      for (let i = 0; i < 3; i++) expect(limiter.hitEach([{ key: `once-${i}`, limit: 1, windowSeconds: 60 }], T0 + i).allowed).toBe(true);
-      limiter.hitEach([addr(5)], T0 + MAX_WINDOW_SECONDS * 1000 + 10);
-      const left = state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM keyed_hits").one().n;
-      expect(left).toBe(1);
-      const before = Date.now();
-      limiter.hitEach([addr(5, 60)]);
-      expect((await state.storage.getAlarm()) ?? 0).toBeGreaterThanOrEqual(before + MAX_WINDOW_SECONDS * 1000);
-    });
-  });
-
-  it("counts each of many concurrent calls exactly once", async () => {
+  it("counts under every limit when all accept", async () => {
     const limits = new Limits(env.LIMITER);
-    const name = `hit-each-concurrent-${Date.now()}`;
-    const decisions = await Promise.all(Array.from({ length: 25 }, (_, i) => limits.hitEach(name, [{ key: `ip-${i % 2}`, limit: 100, windowSeconds: 60 }, { key: "addr", limit: 7, windowSeconds: 60 }])));
+    const [ip, addr] = [key("ip"), key("addr")];
+    expect(await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(2) }])).toEqual({ allowed: true, retryAfterSeconds: 0 });
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(false);
+    expect((await limits.hit(addr, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(addr, rule(2))).allowed).toBe(false);
+  });
+
+  it("counts under no limit when one refuses: the others' hits are taken back", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [ip, addr] = [key("ip"), key("addr")];
+    expect((await limits.hit(addr, rule(1))).allowed).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const refused = await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(1) }]);
+      expect(refused.allowed).toBe(false);
+      expect(refused.retryAfterSeconds).toBeGreaterThan(0);
+    }
+    // The IP still has both of its hits: none of the five refused requests kept one.
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(false);
+  });
+
+  it("answers the longest wait when several refuse", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [short, long] = [key("short"), key("long")];
+    await limits.hit(short, { limit: 1, windowSeconds: 60 });
+    await limits.hit(long, { limit: 1, windowSeconds: 3_600 });
+    const refused = await limits.hitAll([{ key: short, rule: { limit: 1, windowSeconds: 60 } }, { key: long, rule: { limit: 1, windowSeconds: 3_600 } }]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBeGreaterThan(60);
+  });
+
+  it("holds every limit under many concurrent requests, and refused ones leave nothing counted", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [ip, addr] = [key("ip"), key("addr")];
+    const decisions = await Promise.all(Array.from({ length: 25 }, () => limits.hitAll([{ key: ip, rule: rule(100) }, { key: addr, rule: rule(7) }])));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(7);
+    // The IP counted exactly the 7 accepted requests: with a limit of 8, one more fits.
+    expect((await limits.hit(ip, rule(8))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(8))).allowed).toBe(false);
   });
 });
