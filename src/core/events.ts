@@ -39,13 +39,15 @@ export type SignInFailure = "unknown_user" | "wrong_password" | "locked" | "user
 
 /** Each type's own fields, besides appId, userId, via and ip, which every event carries. */
 export interface EventFields {
-  "user.created": { actor: Actor; source: "registration" | "import"; emailVerified?: boolean; phoneVerified?: boolean };
+  /** emailVerified / phoneVerified: null when the user has no such address. */
+  "user.created": { actor: Actor; source: "registration" | "import"; emailVerified: boolean | null; phoneVerified: boolean | null };
   "user.deleted": { actor: Actor };
   "user.deactivated": { actor: Actor };
   "user.reactivated": { actor: Actor };
-  "user.locked": { actor: Actor; reason: "password_attempts" | "admin"; lockedUntil?: string };
+  /** lockedUntil: the automatic lock's end; null for an admin's lock, which holds until unlocked. */
+  "user.locked": { actor: Actor; reason: "password_attempts" | "admin"; lockedUntil: string | null };
   "user.unlocked": { actor: Actor };
-  "password.changed": { actor: Actor; source?: "import" };
+  "password.changed": { actor: Actor };
   "password.reset_requested": { actor: Actor; method: "email_link" | "sms_link" | "sms_pin" | "code_link" | "return_code"; channel: "email" | "sms" | null };
   "password.reset_completed": { actor: Actor; method: CodeKind };
   "signin.failed": { reason: SignInFailure };

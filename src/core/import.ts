@@ -172,10 +172,10 @@ function importEvents(planned: Planned[], results: Map<number, ImportResult>): E
       events.push({
         type: "user.created",
         userId: row.id,
-        fields: { actor: "operator", source: "import", ...(row.email ? { emailVerified: row.emailVerified } : {}), ...(row.phone ? { phoneVerified: row.phoneVerified } : {}) },
+        fields: { actor: "operator", source: "import", emailVerified: row.email ? Boolean(row.emailVerified) : null, phoneVerified: row.phone ? Boolean(row.phoneVerified) : null },
       });
     } else if (result?.status === "updated" && p.fields?.passwordHash !== undefined) {
-      events.push({ type: "password.changed", userId: p.row.id, fields: { actor: "operator", source: "import" } });
+      events.push({ type: "password.changed", userId: p.row.id, fields: { actor: "operator" } });
     }
   }
   return events;

@@ -74,7 +74,7 @@ export async function lockUser(svc: Services, app: App, principal: Principal | n
     svc.tokens.revokeUserStatement(app.id, user.id),
     svc.sessions.revokeUserStatement(app.id, user.id),
   ]);
-  emitEvent(svc, app, "user.locked", user.id, { actor: actorOf(principal), reason: "admin" });
+  emitEvent(svc, app, "user.locked", user.id, { actor: actorOf(principal), reason: "admin", lockedUntil: null });
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 

@@ -200,8 +200,8 @@ export async function registerWithVerification(
   emitEvent(svc, app, "user.created", user.id, {
     actor: actorOf(ctx.throttle?.principal ?? ctx.principal),
     source: "registration",
-    ...(user.email ? { emailVerified: user.emailVerified } : {}),
-    ...(user.phone ? { phoneVerified: user.phoneVerified } : {}),
+    emailVerified: user.email ? user.emailVerified : null,
+    phoneVerified: user.phone ? user.phoneVerified : null,
   });
   const out: RegisteredUser = { user };
   for (const channel of ["email", "phone"] as const) {
