@@ -1,97 +1,19 @@
 // Security events come from the core, so both dialects emit the same ones: one log line per
 // change and, for an app with settings.events, one sealed queue message per subscribed type.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN_TOKEN, adminToken, createApp, kiiHeaders, type TestApp } from "../helpers";
-import { pinIn, outbox, unique } from "../kii/password-helpers";
-import { deliverEvents, eventSettings, harness, type Harness, HOOK_URL } from "./helpers";
+import { ADMIN_TOKEN, createApp, kiiHeaders } from "../helpers";
+import { unique } from "../kii/password-helpers";
+import { CLIENT_IP, kiiFlows, ok, PASSWORD, zitadelFlows } from "./flows";
+import { deliverEvents, eventSettings, harness, HOOK_URL } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
-
-const CLIENT_IP = "203.0.113.9";
-const PASSWORD = "Correct-horse-7";
-const NEW_PASSWORD = "Another-horse-8";
-const RESET_PASSWORD = "Third-horse-9";
-
-const kii = (h: Harness, app: TestApp, path: string, init: { method?: string; json?: unknown; token?: string; type?: string } = {}) =>
-  h.call(`/api/apps/${app.appId}${path}`, {
-    method: init.method ?? "POST",
-    headers: kiiHeaders(app, {
-      "CF-Connecting-IP": CLIENT_IP,
-      ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
-      ...(init.type ? { "Content-Type": init.type } : {}),
-    }),
-    ...(init.json !== undefined ? { json: init.json } : {}),
-  });
-
-const zitadel = (h: Harness, path: string, token: string, json?: unknown, method = json === undefined ? "GET" : "POST") =>
-  h.call(`/v2${path}`, { method, headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": CLIENT_IP }, ...(json !== undefined ? { json } : {}) });
-
-async function ok(res: Response, status = 200): Promise<Record<string, any>> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return text ? JSON.parse(text) : {};
-}
-
-/** Every flow of the Kii dialect that changes something, in order; returns the user's id. */
-async function kiiFlows(h: Harness, app: TestApp): Promise<string> {
-  const loginName = unique("ev");
-  const phone = `+8190${String(Date.now() % 100_000_000).padStart(8, "0")}`;
-  const { userID } = await ok(
-    await kii(h, app, "/users", { json: { loginName, emailAddress: `${loginName}@example.com`, phoneNumber: phone, password: PASSWORD }, type: "application/vnd.kii.RegistrationRequest+json" }),
-    201,
-  );
-  const signIn = (password: string) =>
-    h.call("/api/oauth2/token", { method: "POST", headers: kiiHeaders(app, { "CF-Connecting-IP": CLIENT_IP }), json: { username: loginName, password } });
-  expect((await signIn("not-the-password")).status).toBe(400);
-  expect((await signIn("another-wrong-password")).status).toBe(400);
-  expect((await h.call("/api/oauth2/token", { method: "POST", headers: kiiHeaders(app), json: { username: "nobody-here", password: "x" } })).status).toBe(400);
-  const token = (await ok(await signIn(PASSWORD))).access_token as string;
-  await ok(await kii(h, app, `/users/me/password`, { method: "PUT", token, json: { oldPassword: PASSWORD, newPassword: NEW_PASSWORD }, type: "application/vnd.kii.ChangePasswordRequest+json" }), 204);
-  await ok(await kii(h, app, `/users/${userID}/password/request-reset`, { json: { notificationMethod: "SMS", smsResetMethod: "PIN" }, type: "application/vnd.kii.ResetPasswordRequest+json" }), 204);
-  await h.deliverMessages();
-  const pin = pinIn((await outbox(phone)).find((m) => m.template === "reset_pin")!);
-  await ok(await kii(h, app, `/users/${userID}/password/complete-reset`, { json: { pinCode: pin, newPassword: RESET_PASSWORD }, type: "application/vnd.kii.CompletePasswordResetRequest+json" }), 204);
-  const admin = await adminToken(app);
-  const status = (disabled: boolean) => kii(h, app, `/users/${userID}/status`, { method: "PUT", token: admin, json: { disabled }, type: "application/vnd.kii.UserStatusUpdateRequest+json" });
-  await ok(await status(true), 204);
-  await ok(await status(true), 204); // no change, no event
-  await ok(await status(false), 204);
-  await ok(await kii(h, app, `/users/${userID}`, { method: "DELETE", token: admin }), 204);
-  return userID;
-}
-
-/** The same changes through the ZITADEL dialect, plus what only it serves (verification, lock, sessions). */
-async function zitadelFlows(h: Harness, app: TestApp): Promise<string> {
-  const admin = await adminToken(app);
-  const username = unique("zev");
-  const created = await ok(
-    await zitadel(h, "/users/human", admin, {
-      username,
-      profile: { givenName: "Ada", familyName: "Lovelace" },
-      email: { email: `${username}@example.com`, returnCode: {} },
-      password: { password: PASSWORD },
-    }),
-  );
-  const userId = created.userId as string;
-  await ok(await zitadel(h, `/users/${userId}/email/verify`, admin, { verificationCode: created.emailCode }));
-  expect((await zitadel(h, "/sessions", admin, { checks: { user: { userId }, password: { password: "not-the-password" } } })).status).toBe(400);
-  await ok(await zitadel(h, `/users/${userId}/password`, admin, { newPassword: { password: NEW_PASSWORD }, currentPassword: PASSWORD }));
-  const { verificationCode } = await ok(await zitadel(h, `/users/${userId}/password_reset`, admin, { returnCode: {} }));
-  await ok(await zitadel(h, `/users/${userId}/password`, admin, { newPassword: { password: RESET_PASSWORD }, verificationCode }));
-  await ok(await zitadel(h, `/users/${userId}/lock`, admin, {}));
-  await ok(await zitadel(h, `/users/${userId}/unlock`, admin, {}));
-  await ok(await zitadel(h, `/users/${userId}/deactivate`, admin, {}));
-  await ok(await zitadel(h, `/users/${userId}/reactivate`, admin, {}));
-  await ok(await zitadel(h, `/users/${userId}`, admin, undefined, "DELETE"));
-  return userId;
-}
 
 describe("the Kii dialect", () => {
   it("emits one event per change, logged and queued, naming the app, user, dialect and client address", async () => {
     const settings = eventSettings();
     const app = await createApp({ events: settings });
     const h = harness();
-    const userId = await kiiFlows(h, app);
+    const { userId } = await kiiFlows(h, app);
 
     const events = await h.events();
     expect(events.map((e) => e.type)).toEqual([
@@ -144,7 +66,7 @@ describe("the ZITADEL dialect", () => {
   it("emits the same events, with the same fields, for the same changes", async () => {
     const app = await createApp({ events: eventSettings(), verification: { email: "required", phone: "required" } });
     const h = harness();
-    const userId = await zitadelFlows(h, app);
+    const { userId } = await zitadelFlows(h, app);
     const events = await h.events();
     expect(events.map((e) => e.type)).toEqual([
       "user.created",
@@ -203,7 +125,7 @@ describe("the lockout", () => {
     const app = await createApp({ events: eventSettings(), lockout: { maxPasswordAttempts: 2 } });
     const h = harness();
     const loginName = unique("lk");
-    const { userID } = await ok(await kii(h, app, "/users", { json: { loginName, password: PASSWORD }, type: "application/json" }), 201);
+    const { userID } = await ok(await h.call(`/api/apps/${app.appId}/users`, { method: "POST", headers: kiiHeaders(app), json: { loginName, password: PASSWORD } }), 201);
     for (let i = 0; i < 3; i++) {
       const res = await h.call("/api/oauth2/token", { method: "POST", headers: kiiHeaders(app), json: { username: loginName, password: `wrong-${i}` } });
       expect(res.status).toBe(400);
