@@ -2,7 +2,7 @@
 // change and, for an app with settings.events, one sealed queue message per subscribed type.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, createApp, kiiHeaders } from "../helpers";
-import { unique } from "../kii/password-helpers";
+import { outbox, unique } from "../kii/password-helpers";
 import { CLIENT_IP, kiiFlows, ok, PASSWORD, zitadelFlows } from "./flows";
 import { deliverEvents, eventSettings, harness, HOOK_URL } from "./helpers";
 
@@ -163,5 +163,27 @@ describe("the bulk import", () => {
     expect(events.map((e) => e.data)).toEqual(
       ids.map((userId) => ({ appId: app.appId, userId, actor: "operator", source: "import", emailVerified: true, phoneVerified: null, via: "admin", ip: CLIENT_IP })),
     );
+  });
+});
+
+describe("the hosted reset page", () => {
+  it("completing a reset there emits password.reset_completed via web", async () => {
+    const app = await createApp({ events: eventSettings() });
+    const h = harness();
+    const loginName = unique("web");
+    const email = `${loginName}@example.com`;
+    const { userID } = await ok(await h.call(`/api/apps/${app.appId}/users`, { method: "POST", headers: kiiHeaders(app), json: { loginName, emailAddress: email, password: PASSWORD } }), 201);
+    await ok(await h.call(`/api/apps/${app.appId}/users/EMAIL:${email}/password/request-reset`, { method: "POST", headers: kiiHeaders(app) }), 204);
+    await h.deliverMessages();
+    const link = /https?:\/\/\S+\/reset\/\S+/.exec((await outbox(email))[0]!.text)![0];
+    const done = await h.call(new URL(link).pathname, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "2001:db8::7" },
+      body: new URLSearchParams({ password: "brand new secret", confirm: "brand new secret" }).toString(),
+    });
+    expect(done.status).toBe(200);
+    const events = await h.events();
+    expect(events.map((e) => e.type)).toEqual(["user.created", "password.reset_requested", "password.reset_completed"]);
+    expect(events[2]!.data).toEqual({ appId: app.appId, userId: userID, actor: "user", method: "email_link", via: "web", ip: "2001:db8::7" });
   });
 });
