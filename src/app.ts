@@ -1,8 +1,9 @@
 // The Hono app: shared middleware, then the faces.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/runtime";
 import { checkHealth } from "./core/health";
+import type { Via } from "./core/events";
 import { createServices } from "./core/services";
 import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
@@ -13,12 +14,14 @@ import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 import { verifyPage } from "./web/verify-page";
 import { logError } from "./lib/log";
+import { canonicalAddress } from "./lib/ip";
 
 export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   try {
-    c.set("svc", createServices(c.env, (work) => c.executionCtx.waitUntil(work)));
+    const origin = { via: null, ip: canonicalAddress(c.req.header("CF-Connecting-IP")) };
+    c.set("svc", createServices(c.env, (work) => c.executionCtx.waitUntil(work), origin));
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(JSON.stringify({ level: "error", event: "bad_configuration", error: e.message }));
@@ -30,6 +33,19 @@ app.use(async (c, next) => {
 });
 
 app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false, xFrameOptions: "DENY" }));
+
+// Which surface a request came through, for security events (core/events.ts).
+const via = (name: Via): MiddlewareHandler<AppEnv> => async (c, next) => {
+  c.var.svc.origin.via = name;
+  await next();
+};
+app.use("/api/*", via("kii"));
+app.use("/v2/*", via("zitadel"));
+app.use("/zitadel.user.v2.UserService/*", via("zitadel"));
+app.use("/zitadel.session.v2.SessionService/*", via("zitadel"));
+app.use("/reset/*", via("web"));
+app.use("/verify/*", via("web"));
+app.use("/admin/*", via("admin"));
 
 app.use("/api/*", cors);
 app.use("/v2/*", cors);
