@@ -47,6 +47,15 @@ export interface RouteDoc {
   operation: Operation;
 }
 
+/** What one face (Kii, ZITADEL, admin) adds to the document. */
+export interface FaceDoc {
+  tag: { name: string; description: string };
+  routes: RouteDoc[];
+  /** Written under components/schemas. */
+  schemas: Record<string, JsonSchema>;
+  securitySchemes: Record<string, JsonSchema>;
+}
+
 export interface SchemaOptions {
   /** "input" (default) for what a request may send: defaults make fields optional, coercion widens. */
   io?: "input" | "output";
