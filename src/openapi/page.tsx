@@ -40,8 +40,16 @@ const refName = (ref: string) => ref.replace("#/components/schemas/", "");
 const schemaAnchor = (name: string) => `schema-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 const MAX_DEPTH = 5;
 
+/** Alternatives that are bare types (string or null) read as one type: string | null. */
+const simpleAlternatives = (s: JsonSchema): JsonSchema[] | null => {
+  const alternatives = (s.anyOf ?? s.oneOf) as JsonSchema[] | undefined;
+  return alternatives && alternatives.every((a) => typeof a.type === "string" && a.type !== "object" && a.type !== "array" && Object.keys(a).length <= 2) ? alternatives : null;
+};
+
 function typeOf(s: JsonSchema): string {
   if (typeof s.$ref === "string") return refName(s.$ref);
+  const simple = simpleAlternatives(s);
+  if (simple) return simple.map(typeOf).join(" | ");
   if ("const" in s) return JSON.stringify(s.const);
   if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
   if (s.type === "array") return `array of ${s.items ? typeOf(s.items as JsonSchema) : "anything"}`;
@@ -89,7 +97,7 @@ function Type({ schema }: { schema: JsonSchema }) {
 function Fields({ schema, depth = 0 }: { schema: JsonSchema; depth?: number }): Child {
   if (depth > MAX_DEPTH || typeof schema.$ref === "string") return null;
   const alternatives = (schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined;
-  if (alternatives) {
+  if (alternatives && !simpleAlternatives(schema)) {
     return (
       <ul class="fields">
         {alternatives.map((alt, i) => (
@@ -136,16 +144,16 @@ function Body({ content, open }: { content: Record<string, { schema: JsonSchema 
   }
   return (
     <>
-      {[...groups.values()].map((g) => (
+      {[...groups.values()].map((g) =>
+        // A named schema is a link; only a schema written in place has fields to unfold.
+        typeof g.schema.$ref === "string" ? (
+          <div>
+            <MediaTypes types={g.types} /> <span class="t"><Type schema={g.schema} /></span>
+          </div>
+        ) : (
         <details open={open}>
           <summary>
-            {g.types.map((t, i) => (
-              <>
-                {i > 0 ? ", " : ""}
-                <code>{t}</code>
-              </>
-            ))}
-            {" "}
+            <MediaTypes types={g.types} />{" "}
             <span class="t">
               <Type schema={g.schema} />
             </span>
@@ -153,6 +161,20 @@ function Body({ content, open }: { content: Record<string, { schema: JsonSchema 
           {g.schema.description ? <p class="note">{String(g.schema.description)}</p> : null}
           <Fields schema={g.schema} />
         </details>
+        ),
+      )}
+    </>
+  );
+}
+
+function MediaTypes({ types }: { types: string[] }) {
+  return (
+    <>
+      {types.map((t, i) => (
+        <>
+          {i > 0 ? ", " : ""}
+          <code>{t}</code>
+        </>
       ))}
     </>
   );

@@ -39,7 +39,7 @@ const APP_VIEW = { $ref: "#/components/schemas/AppView" };
 
 function routes(): RouteDoc[] {
   const json = (schema: z.ZodType) => content(["application/json"], jsonSchema(schema, { refs }));
-  const body = (schema: z.ZodType) => ({ required: true, description: `application/json, at most ${MAX_BODY_BYTES} bytes`, content: json(schema) });
+  const body = (schema: z.ZodType) => ({ required: true, description: `At most ${MAX_BODY_BYTES} bytes.`, content: json(schema) });
   const op = (method: RouteDoc["method"], path: string, operation: Omit<RouteDoc["operation"], "tags" | "security">, statuses: number[]): RouteDoc => ({
     method,
     path: `/admin${path}`,

@@ -61,7 +61,7 @@ const BODY: KiiErrorCode[] = ["INVALID_INPUT_DATA", "UNSUPPORTED_MEDIA_TYPE"];
 
 const kiiBody = (vnd: string, schema: z.ZodType, required = true) => ({
   required,
-  description: `${vnd} or application/json; at most ${MAX_BODY_BYTES} bytes`,
+  description: `At most ${MAX_BODY_BYTES} bytes.`,
   content: content([vnd, "application/json"], jsonSchema(schema)),
 });
 

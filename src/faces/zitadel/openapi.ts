@@ -72,7 +72,7 @@ function doc(r: RestRoute, schemas: ProtoSchemas): RouteDoc {
       tags: [SERVICE_TAGS[service] ?? service],
       security: [{ ZitadelBearer: [] }],
       parameters: [...inPath.map((name) => param(name, "path")), ...(r.query ?? []).map((name) => param(name, "query"))],
-      ...(hasBody ? { requestBody: { required: false, description: `application/json, at most ${MAX_BODY_BYTES} bytes`, content: content(["application/json"], body) } } : {}),
+      ...(hasBody ? { requestBody: { required: false, description: `At most ${MAX_BODY_BYTES} bytes.`, content: content(["application/json"], body) } } : {}),
       responses: mergeResponses(
         { 200: { description: rpc.output.name, content: content(["application/json"], schemas.ref(rpc.output)) } },
         errors(TAKES_NAMES.has(rpc.name) ? [...COMMON, Code.AlreadyExists] : COMMON),
