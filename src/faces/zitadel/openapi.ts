@@ -68,7 +68,7 @@ function doc(r: RestRoute, schemas: ProtoSchemas): RouteDoc {
     operation: {
       operationId: `${rpc.parent.name}_${rpc.name}`,
       summary: r.summary,
-      description: `${service}.${rpc.name}; over Connect and gRPC-web: POST /${service}/${rpc.name}. Bodies are protojson: lowerCamelCase or snake_case names, unknown fields ignored; the path's fields win over the body's.`,
+      description: `${service}.${rpc.name}; over Connect and gRPC-web: POST /${service}/${rpc.name}. Bodies are protojson: lowerCamelCase or snake_case names, unknown fields ignored; the path's fields win over the body's. Parts of a message Latchkey does not serve (e.g. metadata, IdP links, other session factors) are answered Unimplemented (docs/zitadel.md).`,
       tags: [SERVICE_TAGS[service] ?? service],
       security: [{ ZitadelBearer: [] }],
       parameters: [...inPath.map((name) => param(name, "path")), ...(r.query ?? []).map((name) => param(name, "query"))],
