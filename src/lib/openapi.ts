@@ -47,6 +47,15 @@ export interface RouteDoc {
   operation: Operation;
 }
 
+/** The whole document, as src/openapi/document.ts builds it and /openapi.json serves it. */
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: { title: string; version: string; description: string };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+}
+
 /** What one face (Kii, ZITADEL, admin) adds to the document. */
 export interface FaceDoc {
   tag: { name: string; description: string };

@@ -4,18 +4,12 @@
 import { adminApiDoc } from "../faces/admin/openapi";
 import { kiiApiDoc } from "../faces/kii/openapi";
 import { zitadelApiDoc } from "../faces/zitadel/openapi";
-import type { FaceDoc, HttpMethod, JsonSchema, Operation } from "../lib/openapi";
+import type { FaceDoc, OpenApiDocument } from "../lib/openapi";
+
+export type { OpenApiDocument };
 
 /** Kept equal to package.json's version by test/web/openapi.test.ts. */
 export const API_VERSION = "0.1.0";
-
-export interface OpenApiDocument {
-  openapi: "3.1.0";
-  info: { title: string; version: string; description: string };
-  tags: { name: string; description: string }[];
-  paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
-  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
-}
 
 const DESCRIPTION = `Latchkey manages passwords for applications: registration, sign-in, password changes and resets by email link, SMS link or SMS PIN, address verification and user lifecycle. It speaks two dialects over one core, so existing clients work unchanged:
 

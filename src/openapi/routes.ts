@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http";
 import { apiDocument } from "./document";
-import { DOCS_CSP, docsHtml } from "./page";
+import { DOCS_CSP, docsHtml } from "../web/api-docs";
 
 const CACHE = "public, max-age=300";
 

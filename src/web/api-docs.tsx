@@ -1,11 +1,10 @@
 /** @jsxImportSource hono/jsx */
 // GET /docs: the OpenAPI document as a page a person reads, rendered here from the same document
-// /openapi.json serves. No script, no font, no image, nothing from elsewhere: one inline style
+// /openapi.json serves (src/openapi/). No script, no font, no image, nothing from elsewhere: one inline style
 // allowed by its hash (`default-src 'none'`). hono/jsx escapes every value.
 import type { Child } from "hono/jsx";
-import type { JsonSchema, Operation, Parameter, Response } from "../lib/openapi";
+import type { JsonSchema, OpenApiDocument, Operation, Parameter, Response } from "../lib/openapi";
 import { sha256Base64 } from "../lib/digest";
-import type { OpenApiDocument } from "./document";
 
 const STYLE = `*{box-sizing:border-box}
 html{color-scheme:light dark}
