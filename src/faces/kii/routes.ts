@@ -207,7 +207,7 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
   }
 }
 
-export const tokenResponse = (id: string, issued: { token: string; expiresAt: number }, now: number) => ({
+const tokenResponse = (id: string, issued: { token: string; expiresAt: number }, now: number) => ({
   id,
   access_token: issued.token,
   expires_in: Math.max(0, Math.floor((issued.expiresAt - now) / 1000)),
