@@ -5,7 +5,11 @@
 // is never wider than the screen. SCREENSHOT_DIR keeps PNGs to look at.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { create, type DescMessage, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { CreateSessionRequestSchema, ListSessionsRequestSchema } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
+import { NotificationType } from "@zitadel/proto/zitadel/user/v2/password_pb.js";
+import { AddHumanUserRequestSchema, PasswordResetRequestSchema } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import Ajv2020 from "ajv/dist/2020.js";
 import fc from "fast-check";
 import type { Browser } from "playwright-core";
@@ -18,7 +22,7 @@ import { changePasswordSchema, completeResetSchema, registrationSchema, resetReq
 import { emailSchema, phoneSchema, verifySchema } from "../../src/faces/kii/verification-routes";
 import type { OpenApiDocument } from "../../src/openapi/document";
 import { launchChromium } from "./browser";
-import { baseUrl } from "./helpers";
+import { baseUrl, createE2eApp } from "./helpers";
 
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
 let served: OpenApiDocument;
@@ -114,6 +118,77 @@ describe("documented request schemas", () => {
     );
     // A property that saw no accepted body proved nothing.
     expect(accepted).toBeGreaterThan(0);
+  });
+});
+
+/** A documented response schema (status, media type), compiled with the document's components. */
+function documentedResponse(path: string, method: "get" | "post" | "put" | "patch" | "delete", status: number) {
+  const schema = served.paths[path]?.[method]?.responses[String(status)]?.content?.["application/json"]?.schema;
+  if (!schema) throw new Error(`${method} ${path} documents no ${status} JSON answer`);
+  return ajv.compile({ ...schema, components: served.components });
+}
+
+describe("documented ZITADEL messages", () => {
+  it("fit what the official message types write and what the REST routes answer", async () => {
+    const app = await createE2eApp();
+    const tokenRes = await fetch(`${baseUrl()}/api/apps/${app.appId}/oauth2/token`, {
+      method: "POST",
+      headers: { "X-Kii-AppID": app.appId, "X-Kii-AppKey": app.appKey, "Content-Type": "application/json" },
+      body: JSON.stringify({ client_id: app.clientId, client_secret: app.clientSecret }),
+    });
+    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    /** Sends a body written by the generated message type, after checking it against the documented request schema. */
+    const call = async <D extends DescMessage>(method: "get" | "post" | "delete", template: string, path: string, message?: [D, MessageInitShape<D>]) => {
+      let body: string | undefined;
+      if (message) {
+        const json = toJson(message[0], create(message[0], message[1]));
+        const validate = documentedBody(template, method as "post", "application/json");
+        expect(validate(json), `${template}: ${JSON.stringify(validate.errors)}`).toBe(true);
+        body = JSON.stringify(json);
+      }
+      const res = await fetch(`${baseUrl()}${path}`, { method: method.toUpperCase(), headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body } : {}) });
+      const answer = (await res.json()) as Record<string, unknown>;
+      const validate = documentedResponse(template, method, res.status);
+      expect(validate(answer), `${res.status} ${template}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      return { status: res.status, answer };
+    };
+
+    const loginName = `docs${Date.now()}`;
+    const added = await call("post", "/v2/users/human", "/v2/users/human", [AddHumanUserRequestSchema, {
+      username: loginName,
+      organization: { org: { case: "orgId", value: app.orgId } },
+      profile: { givenName: "Docs", familyName: "Reader", preferredLanguage: "en" },
+      email: { email: `${loginName}@example.com`, verification: { case: "isVerified", value: true } },
+      phone: { phone: "+819012345678", verification: { case: "returnCode", value: {} } },
+      passwordType: { case: "password", value: { password: "docs reader password", changeRequired: false } },
+    }]);
+    expect(added.status).toBe(200);
+    const userId = added.answer.userId as string;
+    expect((await call("get", "/v2/users/{userId}", `/v2/users/${userId}`)).status).toBe(200);
+    expect((await call("get", "/v2/users/{userId}", "/v2/users/nobody-here")).status).toBe(404);
+    const reset = await call("post", "/v2/users/{userId}/password_reset", `/v2/users/${userId}/password_reset`, [PasswordResetRequestSchema, { medium: { case: "returnCode", value: {} } }]);
+    expect(reset.answer.verificationCode).toEqual(expect.any(String));
+    // Written and checked, not sent: an enum by name.
+    const link = toJson(PasswordResetRequestSchema, create(PasswordResetRequestSchema, { medium: { case: "sendLink", value: { notificationType: NotificationType.SMS, urlTemplate: "https://app.example/reset?code={{.Code}}" } } }));
+    expect(documentedBody("/v2/users/{userId}/password_reset", "post", "application/json")(link)).toBe(true);
+
+    const session = await call("post", "/v2/sessions", "/v2/sessions", [CreateSessionRequestSchema, {
+      checks: { user: { search: { case: "loginName", value: loginName } }, password: { password: "docs reader password" } },
+      lifetime: { seconds: 3600n, nanos: 0 },
+    }]);
+    expect(session.status).toBe(200);
+    const sessionId = session.answer.sessionId as string;
+    const sessionToken = session.answer.sessionToken as string;
+    expect((await call("get", "/v2/sessions/{sessionId}", `/v2/sessions/${sessionId}?sessionToken=${encodeURIComponent(sessionToken)}`)).status).toBe(200);
+    // Written and checked, not sent: a uint64 as a string, a uint32 as a number.
+    const page = toJson(ListSessionsRequestSchema, create(ListSessionsRequestSchema, { query: { offset: 5n, limit: 10 } }));
+    expect(page).toMatchObject({ query: { offset: "5", limit: 10 } });
+    expect(documentedBody("/v2/sessions/search", "post", "application/json")(page)).toBe(true);
+    const list = await call("post", "/v2/sessions/search", "/v2/sessions/search", [ListSessionsRequestSchema, {
+      query: { offset: 0n, limit: 10 },
+      queries: [{ query: { case: "userIdQuery", value: { id: userId } } }],
+    }]);
+    expect((list.answer.sessions as unknown[]).length).toBe(1);
   });
 });
 
