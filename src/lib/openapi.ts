@@ -81,7 +81,7 @@ export function jsonSchema(schema: z.ZodType, options: SchemaOptions = {}): Json
   const out = z.toJSONSchema(schema, {
     io: options.io ?? "input",
     unrepresentable: "any",
-    // A schema used in several places is written once in the document and referred to.
+    // Shared parts are written in place; only the schemas named in `refs` become $refs.
     reused: "inline",
     override: refs
       ? (ctx) => {
