@@ -10,6 +10,7 @@ import { kii } from "./faces/kii/routes";
 import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
+import { apiDocs } from "./openapi/routes";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 import { verifyPage } from "./web/verify-page";
@@ -60,6 +61,8 @@ app.get("/healthz", async (c) => {
   c.header("Cache-Control", "no-store");
   return c.json(report, report.status === "ok" ? 200 : 503);
 });
+// The OpenAPI 3.1 document of the REST routes below, and a page for people (src/openapi/).
+app.route("/", apiDocs);
 app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);

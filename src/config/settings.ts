@@ -25,7 +25,8 @@ export const passwordPolicySchema = z
   .prefault({})
   .refine((p) => p.minLength <= p.maxLength, { message: "minLength must not exceed maxLength", path: ["minLength"] });
 
-const settingsObject = z.strictObject({
+/** The settings object itself; appSettingsSchema reads older stored forms first. */
+export const settingsObject = z.strictObject({
   passwordPolicy: passwordPolicySchema,
   codes: z
     .strictObject({

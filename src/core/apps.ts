@@ -13,6 +13,9 @@ import { hashClientSecret } from "./users";
 
 export type { App };
 
+/** An app id: 8 to 64 lower-case letters and digits, like a Kii appID. */
+export const APP_ID = /^[a-z0-9]{8,64}$/;
+
 const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 const HEX = "0123456789abcdef";
 
