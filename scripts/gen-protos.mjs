@@ -6,8 +6,9 @@
 //
 // What is kept is what the wire needs: every field of every reached message (names, numbers,
 // types, JSON names, oneofs, proto3 `optional`, `packed`, `jstype`), every value of every reached
-// enum, map entries. Options that only document or validate (openapiv2, validate, google.api,
-// zitadel's own) are dropped, and so are file options, reserved names and source info.
+// enum, map entries; and the two field annotations the OpenAPI document reads (openapiv2_field,
+// validate.rules). Other options (message, service and method annotations, google.api, zitadel's
+// own, file options) are dropped, and so are reserved names and source info.
 //
 // The generated module is typed with @zitadel/proto's own types (`import type`, erased at build
 // time), so the faces keep the exact message shapes. test/zitadel/protos.test.ts fails when the
@@ -278,14 +279,28 @@ function trimEnums(enums, prefix, reached) {
     });
 }
 
-/** The field options that change encoding or the JavaScript type; annotations are dropped. */
+/**
+ * Field annotations kept as they are (unknown option fields, as @zitadel/proto's descriptors hold
+ * them): the OpenAPI document reads descriptions, examples and lengths from these two
+ * (src/lib/proto-schema.ts). Every other annotation is dropped.
+ */
+const DOCUMENTED_FIELD_OPTIONS = new Set([
+  1042, // grpc.gateway.protoc_gen_openapiv2.options.openapiv2_field
+  1071, // validate.rules
+]);
+
+/** The field options that change encoding or the JavaScript type, and the documented annotations. */
 function fieldOptions(options) {
   if (!options) return undefined;
   const kept = {};
   for (const name of ["ctype", "packed", "jstype", "features"]) {
     if (isFieldSet(options, FieldOptionsSchema.field[name])) kept[name] = options[name];
   }
-  return Object.keys(kept).length ? create(FieldOptionsSchema, kept) : undefined;
+  const annotations = (options.$unknown ?? []).filter((u) => DOCUMENTED_FIELD_OPTIONS.has(u.no));
+  if (!Object.keys(kept).length && !annotations.length) return undefined;
+  const out = create(FieldOptionsSchema, kept);
+  if (annotations.length) out.$unknown = annotations;
+  return out;
 }
 
 /** Every kept message and enum of a trimmed file with its path (indices into the trimmed proto), in file order. */

@@ -6,6 +6,7 @@ import type { LimitRule } from "../storage/limiter";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
+import { actorOf, emitEvent } from "./events";
 import { describeRef, type EarlyLookup, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
@@ -204,6 +205,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     message && svc.notifier.enqueue(message),
   ]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
+  emitEvent(svc, app, "password.reset_requested", user.id, { actor: actorOf(principal), method: delivery.via, channel });
   return delivery.via === "return_code" ? { sequence, changedAt: now, code } : { sequence, changedAt: now };
 }
 
@@ -346,6 +348,8 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
     svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+    // Whoever holds the code proves to be the user it was sent to.
+    emitEvent(svc, app, "password.reset_completed", user.id, { actor: "user", method: check.kind });
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
@@ -388,6 +392,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
       svc.guards.clearStatement(app.id, user.id),
       svc.sessions.revokeUserStatement(app.id, user.id),
     ]);
+    emitEvent(svc, app, "password.changed", user.id, { actor: "admin" });
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   }
@@ -404,6 +409,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   ]);
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });
+  emitEvent(svc, app, "password.changed", user.id, { actor: actorOf(principal) });
   await notifyPasswordChanged(svc, app, user);
   return { sequence: changed[0]!.sequence, changedAt: now };
 }
