@@ -101,7 +101,18 @@ describe("protos.gen.ts", () => {
     expect(gen.NotificationType.Email).toBe(1);
   });
 
-  it("drops the documenting options (openapiv2, validate) and the unserved methods' messages", () => {
+  it("keeps, field by field, the annotations the OpenAPI document reads (openapiv2_field 1042, validate.rules 1071) as upstream has them", () => {
+    const kept = (f: DescField) => (f.proto.options?.$unknown ?? []).filter((u) => u.no === 1042 || u.no === 1071);
+    for (const [ours, theirs] of [
+      [gen.GetUserByIDRequestSchema, UpstreamUserService.method.getUserByID.input],
+      [gen.AddHumanUserRequestSchema, UpstreamUserService.method.addHumanUser.input],
+    ] as const) {
+      for (const field of ours.fields) expect(kept(field), field.name).toEqual(kept(theirs.fields.find((f) => f.number === field.number)!));
+    }
+    expect(kept(gen.GetUserByIDRequestSchema.fields[0]!).map((u) => u.no)).toContain(1071);
+  });
+
+  it("drops file options, the annotation files' imports and the unserved methods' messages", () => {
     const files = new Set(Object.values(gen).flatMap((v) => (typeof v === "object" && v !== null && "kind" in v && v.kind === "file" ? [v] : [])));
     for (const file of files) {
       expect(file.proto.options, file.name).toBeUndefined();
