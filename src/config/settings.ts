@@ -18,6 +18,7 @@ const bareOrigin = z
   .url({ protocol: /^https?$/ })
   .max(300)
   .refine((u) => {
+    if (!URL.canParse(u)) return false;
     const url = new URL(u);
     return !url.username && !url.password && !url.search && !url.hash && url.pathname === "/" && !u.includes("?") && !u.includes("#");
   }, "must be an origin only (scheme, host and port), such as https://auth.example.com")

@@ -42,7 +42,8 @@ interface Link {
 async function loadLink(c: AppContext, fromForm?: string): Promise<Link> {
   const { appId = "", userId = "", code: inPath } = c.req.param() as Record<string, string | undefined>;
   const code = inPath ?? fromForm ?? "";
-  const shapely = appId.length <= ID_MAX && userId.length <= ID_MAX && CODE_SHAPE.test(code);
+  // A new link's GET has no code yet (it is in the fragment): only a code that is there is judged.
+  const shapely = appId.length <= ID_MAX && userId.length <= ID_MAX && (code === "" || CODE_SHAPE.test(code));
   const app = shapely ? await findApp(c.var.svc, appId) : null;
   const user = app ? await findUserById(c.var.svc, app, userId) : null;
   const locale = pickLocale(user?.locale, localeFromAcceptLanguage(c), app?.settings.defaultLocale);
