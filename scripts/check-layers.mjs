@@ -9,7 +9,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
 
 // Floors, lowest first: lib < i18n < config < storage < delivery < core < (faces, web,
-// middleware, http.ts) < the Worker's entry (app.ts, index.ts).
+// middleware, http.ts) < openapi < the Worker's entry (app.ts, index.ts).
 const ALLOWED = {
   lib: [],
   i18n: ["lib"],
@@ -22,7 +22,9 @@ const ALLOWED = {
   faces: ["lib", "i18n", "config", "core", "http"],
   web: ["lib", "i18n", "config", "core", "http"],
   middleware: ["lib", "i18n", "config", "core", "http"],
-  entry: ["lib", "i18n", "config", "storage", "delivery", "core", "http", "faces", "web", "middleware"],
+  // The API's description, put together from what each face says of its routes.
+  openapi: ["lib", "i18n", "config", "core", "http", "faces", "web"],
+  entry: ["lib", "i18n", "config", "storage", "delivery", "core", "http", "faces", "web", "middleware", "openapi"],
 };
 
 // config/env.ts declares the Worker's bindings, whose types live where the bindings are

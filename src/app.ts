@@ -1,24 +1,28 @@
 // The Hono app: shared middleware, then the faces.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/runtime";
 import { checkHealth } from "./core/health";
+import type { Via } from "./core/events";
 import { createServices } from "./core/services";
 import { admin } from "./faces/admin/routes";
 import { kii } from "./faces/kii/routes";
 import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
+import { apiDocs } from "./openapi/routes";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 import { verifyPage } from "./web/verify-page";
 import { logError } from "./lib/log";
+import { canonicalAddress } from "./lib/ip";
 
 export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   try {
-    c.set("svc", createServices(c.env, (work) => c.executionCtx.waitUntil(work)));
+    const origin = { via: null, ip: canonicalAddress(c.req.header("CF-Connecting-IP")) };
+    c.set("svc", createServices(c.env, (work) => c.executionCtx.waitUntil(work), origin));
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(JSON.stringify({ level: "error", event: "bad_configuration", error: e.message }));
@@ -30,6 +34,19 @@ app.use(async (c, next) => {
 });
 
 app.use(secureHeaders({ referrerPolicy: "no-referrer", crossOriginResourcePolicy: false, xFrameOptions: "DENY" }));
+
+// Which surface a request came through, for security events (core/events.ts).
+const via = (name: Via): MiddlewareHandler<AppEnv> => async (c, next) => {
+  c.var.svc.origin.via = name;
+  await next();
+};
+app.use("/api/*", via("kii"));
+app.use("/v2/*", via("zitadel"));
+app.use("/zitadel.user.v2.UserService/*", via("zitadel"));
+app.use("/zitadel.session.v2.SessionService/*", via("zitadel"));
+app.use("/reset/*", via("web"));
+app.use("/verify/*", via("web"));
+app.use("/admin/*", via("admin"));
 
 app.use("/api/*", cors);
 app.use("/v2/*", cors);
@@ -44,6 +61,8 @@ app.get("/healthz", async (c) => {
   c.header("Cache-Control", "no-store");
   return c.json(report, report.status === "ok" ? 200 : 503);
 });
+// The OpenAPI 3.1 document of the REST routes below, and a page for people (src/openapi/).
+app.route("/", apiDocs);
 app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);

@@ -53,7 +53,8 @@ export function webhookDestinationProblem(rawUrl: string, development: boolean):
   return null;
 }
 
-const webhookUrl = z
+/** A webhook destination: the rule every environment shares (production's is core/apps.ts). */
+export const webhookUrl = z
   .url({ protocol: /^https?$/ })
   .max(2000)
   .superRefine((u, ctx) => {
@@ -62,7 +63,7 @@ const webhookUrl = z
   });
 
 /** Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes. */
-const webhookSecret = secret.refine((v) => {
+export const webhookSecret = secret.refine((v) => {
   const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(v);
   if (!m) return false;
   try {
@@ -216,7 +217,7 @@ export type TemplateSettings = z.output<typeof templateSettingsSchema>;
 
 // ---- Masking ----------------------------------------------------------------------------------
 
-function maskSecret(value: string): string {
+export function maskSecret(value: string): string {
   // Long keys keep their last four characters so an operator can tell which key is set.
   return value.length >= 16 ? `${MASK}${value.slice(-4)}` : MASK;
 }

@@ -3,6 +3,7 @@
 // (core/apps.ts).
 import * as z from "zod";
 import { deliverySettingsSchema, templateSettingsSchema } from "./delivery";
+import { eventSettingsSchema } from "./events";
 
 const seconds = (min: number, max: number, fallback: number) => z.int().min(min).max(max).default(fallback);
 const limit = (count: number, windowSeconds: number) =>
@@ -37,7 +38,8 @@ export const passwordPolicySchema = z
   .prefault({})
   .refine((p) => p.minLength <= p.maxLength, { message: "minLength must not exceed maxLength", path: ["minLength"] });
 
-const settingsObject = z.strictObject({
+/** The settings object itself; appSettingsSchema reads older stored forms first. */
+export const settingsObject = z.strictObject({
   passwordPolicy: passwordPolicySchema,
   codes: z
     .strictObject({
@@ -105,6 +107,8 @@ const settingsObject = z.strictObject({
   defaultLocale: z.enum(["en", "ja"]).default("en"),
   delivery: deliverySettingsSchema,
   templates: templateSettingsSchema,
+  /** Security events as signed webhooks ({url, secret, types}); null: logged only (config/events.ts). */
+  events: eventSettingsSchema,
 });
 
 /**

@@ -1,6 +1,7 @@
 // Creating and configuring apps (tenants). Secrets are returned once, at creation.
 import * as z from "zod";
 import { maskDeliverySettings, type ProviderSettings, webhookDestinationProblem } from "../config/delivery";
+import { type EventSettings, maskEventSettings } from "../config/events";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
 import { constantTimeEqual } from "../lib/digest";
 import { numericId, randomString, randomToken } from "../lib/random";
@@ -11,6 +12,9 @@ import { validateUrlTemplate } from "./url-template";
 import { hashClientSecret } from "./users";
 
 export type { App };
+
+/** An app id: 8 to 64 lower-case letters and digits, like a Kii appID. */
+export const APP_ID = /^[a-z0-9]{8,64}$/;
 
 const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 const HEX = "0123456789abcdef";
@@ -52,7 +56,14 @@ const productionRules = z.object({
     email: z.unknown(),
     sms: z.unknown(),
   }),
+  events: z.unknown(),
 }).superRefine((settings, ctx) => {
+  // The security event webhook goes by the webhook provider's rule.
+  const events = settings.events as EventSettings;
+  if (events) {
+    const problem = webhookDestinationProblem(events.url, false);
+    if (problem) ctx.addIssue({ code: "custom", path: ["events", "url"], message: problem });
+  }
   for (const channel of ["email", "sms"] as const) {
     const provider = settings.delivery[channel] as ProviderSettings | null;
     if (!provider) continue;
@@ -81,14 +92,14 @@ export function parseSettings(raw: unknown, development: boolean): AppSettings {
   return parsed.data;
 }
 
-/** What the operator sees of an app: everything but secrets, delivery credentials masked. */
+/** What the operator sees of an app: everything but secrets, delivery credentials and the events secret masked. */
 export const describeApp = (app: App) => ({
   appId: app.id,
   appKey: app.appKey,
   clientId: app.clientId,
   orgId: app.orgId,
   name: app.name,
-  settings: { ...app.settings, delivery: maskDeliverySettings(app.settings.delivery) },
+  settings: { ...app.settings, delivery: maskDeliverySettings(app.settings.delivery), events: maskEventSettings(app.settings.events) },
   createdAt: new Date(app.createdAt).toISOString(),
   changedAt: new Date(app.changedAt).toISOString(),
 });

@@ -5,6 +5,7 @@ import { emailKey, loginNameKey, type NewUser, type User } from "../storage/user
 import type { App } from "../storage/apps";
 import { numericId } from "../lib/random";
 import { CoreError, isCoreError } from "./errors";
+import { emitEvents, type EventSpec } from "./events";
 import { E164, EMAIL, isValidUserId, LOGIN_NAME } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
@@ -157,7 +158,27 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
   }
 
   await write(svc, planned, results);
+  emitEvents(svc, app, importEvents(planned, results));
   return entries.map((e) => results.get(e.line)!);
+}
+
+/** user.created for each user the batch created, password.changed for each whose password it replaced. */
+function importEvents(planned: Planned[], results: Map<number, ImportResult>): EventSpec[] {
+  const events: EventSpec[] = [];
+  for (const p of planned) {
+    const result = results.get(p.line);
+    if (result?.status === "created") {
+      const { row } = p;
+      events.push({
+        type: "user.created",
+        userId: row.id,
+        fields: { actor: "operator", source: "import", emailVerified: row.email ? Boolean(row.emailVerified) : null, phoneVerified: row.phone ? Boolean(row.phoneVerified) : null },
+      });
+    } else if (result?.status === "updated" && p.fields?.passwordHash !== undefined) {
+      events.push({ type: "password.changed", userId: p.row.id, fields: { actor: "operator" } });
+    }
+  }
+  return events;
 }
 
 /** What a rerun overwrites: the fields the line gives (absent ones stay), the password when allowed. */

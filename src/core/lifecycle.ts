@@ -1,19 +1,19 @@
 // A user's life after registration, for both dialects: delete, deactivate / reactivate (Kii's
 // disabled flag, ZITADEL's INACTIVE) and an admin's lock / unlock (ZITADEL's LOCKED, which the
 // automatic lockout of core/lockout.ts shares). Rules on states follow ZITADEL's commands.
-import { logEvent } from "../lib/log";
 import type { App } from "../storage/apps";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
+import { actorOf, emitEvent } from "./events";
 import { isAppAdmin, mayActOn, type Principal } from "./identity";
 import { accountState } from "./lockout";
 import type { ChangeDetails } from "./reset";
 import type { Services } from "./services";
 
-function audit(event: string, app: App, user: User, principal: Principal | null): void {
-  const by = principal?.kind === "user" ? `user:${principal.userId}` : (principal?.kind ?? "anonymous");
-  logEvent(event, { appId: app.id, userId: user.id, by });
-}
+type LifecycleEvent = "user.deleted" | "user.deactivated" | "user.reactivated" | "user.unlocked";
+
+const audit = (svc: Services, type: LifecycleEvent, app: App, user: User, principal: Principal | null) =>
+  emitEvent(svc, app, type, user.id, { actor: actorOf(principal) });
 
 const requireAdmin = (app: App, principal: Principal | null) => {
   if (!isAppAdmin(principal, app)) throw new CoreError("permission_denied", "No matching permissions found");
@@ -32,7 +32,7 @@ export async function deleteUser(svc: Services, app: App, principal: Principal |
     svc.guards.deleteStatement(app.id, user.id),
     svc.users.deleteStatement(app.id, user.id),
   ]);
-  audit("user_deleted", app, user, principal);
+  audit(svc, "user.deleted", app, user, principal);
 }
 
 /**
@@ -58,7 +58,7 @@ export async function setUserActive(svc: Services, app: App, principal: Principa
     ]);
     sequence = changed[0]?.sequence;
   }
-  audit(active ? "user_reactivated" : "user_deactivated", app, user, principal);
+  audit(svc, active ? "user.reactivated" : "user.deactivated", app, user, principal);
   return { sequence: sequence ?? user.sequence + 1, changedAt: now };
 }
 
@@ -74,7 +74,7 @@ export async function lockUser(svc: Services, app: App, principal: Principal | n
     svc.tokens.revokeUserStatement(app.id, user.id),
     svc.sessions.revokeUserStatement(app.id, user.id),
   ]);
-  audit("user_locked", app, user, principal);
+  emitEvent(svc, app, "user.locked", user.id, { actor: actorOf(principal), reason: "admin", lockedUntil: null });
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 
@@ -84,6 +84,6 @@ export async function unlockUser(svc: Services, app: App, principal: Principal |
   if ((await accountState(svc, app, user)) !== "locked") throw new CoreError("state_conflict", "The user is not locked", { state: "not_locked" });
   const now = svc.now();
   const [, bumped] = await svc.db.batch([svc.guards.deleteStatement(app.id, user.id), svc.users.bumpSequenceStatement(app.id, user.id, now)]);
-  audit("user_unlocked", app, user, principal);
+  audit(svc, "user.unlocked", app, user, principal);
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }

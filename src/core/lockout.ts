@@ -1,10 +1,10 @@
 // Sign-in protection: the per-account lockout (SPEC §10, issue 10) and the per-IP throttles on
 // anonymous sign-in and registration. authenticate() calls checkPassword; faces never see the
 // guard itself, only the outcome.
-import { logEvent } from "../lib/log";
 import type { App } from "../storage/apps";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
+import { emitEvent } from "./events";
 import { isAppAdmin, type Principal } from "./identity";
 import { noticeToUser } from "./notices";
 import type { Services } from "./services";
@@ -34,7 +34,7 @@ export async function checkPassword(svc: Services, app: App, user: User & { pass
     const lockedAt = svc.now();
     const until = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
     if (until !== null) {
-      logEvent("user_locked", { appId: app.id, userId: user.id, reason: "password_attempts" });
+      emitEvent(svc, app, "user.locked", user.id, { actor: "system", reason: "password_attempts", lockedUntil: new Date(until).toISOString() });
       if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
     }
   }

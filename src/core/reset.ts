@@ -5,6 +5,7 @@ import type { User } from "../storage/users";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
+import { actorOf, emitEvent } from "./events";
 import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
@@ -173,6 +174,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
   const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
+  emitEvent(svc, app, "password.reset_requested", user.id, { actor: actorOf(principal), method: delivery.via, channel });
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
 
@@ -366,6 +368,8 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
     svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+    // Whoever holds the code proves to be the user it was sent to.
+    emitEvent(svc, app, "password.reset_completed", user.id, { actor: "user", method: check.kind });
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
@@ -408,6 +412,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
       svc.guards.clearStatement(app.id, user.id),
       svc.sessions.revokeUserStatement(app.id, user.id),
     ]);
+    emitEvent(svc, app, "password.changed", user.id, { actor: "admin" });
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   }
@@ -424,6 +429,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   ]);
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });
+  emitEvent(svc, app, "password.changed", user.id, { actor: actorOf(principal) });
   await notifyPasswordChanged(svc, app, user);
   return { sequence: changed[0]!.sequence, changedAt: now };
 }

@@ -11,6 +11,7 @@ import { Limits } from "../storage/limiter";
 import { TokenStore } from "../storage/tokens";
 import { UserStore } from "../storage/users";
 import { VerificationStore } from "../storage/verification";
+import type { EventOrigin } from "./events";
 import { PasswordHasher } from "./passwords";
 
 export interface Services {
@@ -30,9 +31,11 @@ export interface Services {
   now: () => number;
   /** Work to finish after the response (ctx.waitUntil). */
   defer: (work: Promise<unknown>) => void;
+  /** Where the request came from, for security events (core/events.ts); the entry fills it in. */
+  origin: EventOrigin;
 }
 
-export function createServices(env: Env, defer: (work: Promise<unknown>) => void = () => {}): Services {
+export function createServices(env: Env, defer: (work: Promise<unknown>) => void = () => {}, origin: EventOrigin = { via: null, ip: null }): Services {
   const config = readRuntimeConfig(env);
   const db = openDatabase(env.DB);
   return {
@@ -51,5 +54,6 @@ export function createServices(env: Env, defer: (work: Promise<unknown>) => void
     hasher: new PasswordHasher({ pepper: config.pepper }),
     now: () => Date.now(),
     defer,
+    origin,
   };
 }

@@ -5,6 +5,7 @@ import type { App } from "../storage/apps";
 import type { SessionRow } from "../storage/sessions";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
+import { signInFailed } from "./events";
 import { findUser, isAppAdmin, type Principal, type UserRef } from "./identity";
 import { checkPassword } from "./lockout";
 import { numericId } from "../lib/random";
@@ -34,10 +35,19 @@ function requireAdmin(app: App, principal: Principal | null) {
 
 /** A password check for a session; a locked account answers as `wrong_password` with `locked`. */
 async function verifyPassword(svc: Services, app: App, user: User, password: string): Promise<void> {
-  if (!user.passwordHash) throw new CoreError("no_password", "The user has no password");
+  if (!user.passwordHash) {
+    signInFailed(svc, app, user.id, "no_password");
+    throw new CoreError("no_password", "The user has no password");
+  }
   const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
-  if (check !== "ok") throw new CoreError("wrong_password", "Password is invalid", check === "locked" ? { locked: true } : {});
-  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  if (check !== "ok") {
+    signInFailed(svc, app, user.id, check === "locked" ? "locked" : "wrong_password");
+    throw new CoreError("wrong_password", "Password is invalid", check === "locked" ? { locked: true } : {});
+  }
+  if (user.disabled) {
+    signInFailed(svc, app, user.id, "user_disabled");
+    throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  }
   await upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
 }
 
@@ -55,7 +65,10 @@ export async function createSession(
   const now = svc.now();
   const expiresAt = expiry(now, input.lifetimeSeconds) ?? null;
   const user = await findUser(svc, app, input.user);
-  if (!user) throw new CoreError("user_not_found", "User could not be found");
+  if (!user) {
+    if (input.password !== undefined) signInFailed(svc, app, null, "unknown_user");
+    throw new CoreError("user_not_found", "User could not be found");
+  }
   if (input.password !== undefined) await verifyPassword(svc, app, user, input.password);
   else if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const checkedAt = svc.now();

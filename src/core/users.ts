@@ -5,6 +5,7 @@ import { emailKey, loginNameKey, type NewUser, type User } from "../storage/user
 export type { User };
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
 import { CoreError } from "./errors";
+import { actorOf, emitEvent, signInFailed } from "./events";
 import { findUser, isAppAdmin, isValidUserId, type Principal, type UserRef } from "./identity";
 import { HashRefused, importHash } from "./hashes";
 import { type AnonymousCaller, checkPassword, throttleAnonymous } from "./lockout";
@@ -136,15 +137,21 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
   if (!user && ref.by === "email") user = await svc.users.byLoginName(app.id, ref.value);
   if (!user?.passwordHash) {
     await svc.hasher.burn(password);
+    // The event names no identifier for an unknown user: people type passwords into name fields.
+    signInFailed(svc, app, user?.id ?? null, user ? "no_password" : "unknown_user");
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
   }
   // Through the lockout guard (core/lockout.ts). A locked account answers exactly like a wrong
   // password; `locked` is for dialects that name the state (ZITADEL), never shown by Kii.
   const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
   if (check !== "ok") {
+    signInFailed(svc, app, user.id, check === "locked" ? "locked" : "wrong_password");
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided", check === "locked" ? { locked: true } : {});
   }
-  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  if (user.disabled) {
+    signInFailed(svc, app, user.id, "user_disabled");
+    throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  }
   return upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
 }
 
@@ -224,4 +231,6 @@ export async function setUserDisabled(svc: Services, app: App, principal: Princi
   } else {
     await svc.users.setDisabledStatement(app.id, user.id, false, now);
   }
+  // Kii's status route sets the flag whatever it was; only a change is an event.
+  if (user.disabled !== disabled) emitEvent(svc, app, disabled ? "user.deactivated" : "user.reactivated", user.id, { actor: actorOf(principal) });
 }

@@ -14,6 +14,7 @@ import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
 import { CoreError } from "./errors";
+import { actorOf, emitEvent } from "./events";
 import { type AnonymousCaller, throttleAnonymous } from "./lockout";
 import { describeRef, E164, EMAIL, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import type { ChangeDetails } from "./reset";
@@ -193,6 +194,13 @@ export async function registerWithVerification(
     if (address && intent && intent !== "verified" && intent.via === "send") await countSend(svc, app, channel, address);
   }
   const user = await register(svc, app, { ...input, emailVerified: intents.email === "verified", phoneVerified: intents.phone === "verified" });
+  // Emitted once the user exists, whatever happens to the codes below.
+  emitEvent(svc, app, "user.created", user.id, {
+    actor: actorOf(ctx.throttle?.principal ?? ctx.principal),
+    source: "registration",
+    emailVerified: user.email ? user.emailVerified : null,
+    phoneVerified: user.phone ? user.phoneVerified : null,
+  });
   const out: RegisteredUser = { user };
   for (const channel of ["email", "phone"] as const) {
     const intent = intents[channel];
@@ -291,6 +299,8 @@ export async function verifyAddress(svc: Services, app: App, input: { user: User
     throw e;
   }
   if (consumed.length !== 1) throw new CoreError("code_not_found", "The code was already used", { channel });
+  // Whoever holds the code proves to own the address it was sent to.
+  emitEvent(svc, app, "address.verified", user.id, { actor: "user", channel, method: "code" });
   return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 
@@ -324,6 +334,7 @@ export async function changeAddress(svc: Services, app: App, req: ChangeAddress)
   if (verifiedNow) {
     const now = svc.now();
     const [changed] = await svc.db.batch([v.setAddressStatement(app.id, user.id, channel, address, true, now), v.clearStatement(app.id, user.id, channel)]);
+    emitEvent(svc, app, "address.verified", user.id, { actor: actorOf(principal), channel, method: req.intent === "verified" ? "admin" : "trusted" });
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   }
   const delivery = req.intent as VerificationDelivery;

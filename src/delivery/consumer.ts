@@ -14,7 +14,9 @@ import { readRuntimeConfig } from "../config/runtime";
 import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
 import { UserStore } from "../storage/users";
-import { type Channel, type DeadLetter, type DeliveryMessage, openFromQueue } from "./message";
+import { type Channel, type DeadLetter, type DeliveryMessage, type EventMessage, isEventMessage, openFromQueue } from "./message";
+import { type EventType, wantsEvent } from "../config/events";
+import { sendEvent } from "./events";
 import { DeliveryFailure, permanent, type SendContext } from "./providers/http";
 import { sendWith } from "./providers/index";
 import { emailProviderSchema, type ProviderSettings, smsProviderSchema } from "../config/delivery";
@@ -32,7 +34,9 @@ type Outcome = "delivered" | "retry" | "dead_letter" | "dropped";
 interface OutcomeLine {
   id: string;
   appId: string;
-  channel: Channel;
+  /** A message's channel; a security event has a `type` instead. */
+  channel?: Channel;
+  type?: EventType;
   provider: string;
   attempt: number;
   outcome: Outcome;
@@ -171,6 +175,7 @@ async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps:
     message.ack();
     return;
   }
+  if (isEventMessage(body)) return deliverEvent(message, body, ctx, apps);
   if (!isDeliveryMessage(body)) {
     // Nothing we could ever deliver; recorded and dropped rather than retried for nothing.
     console.error(JSON.stringify({ level: "error", event: "delivery", id: message.id, attempt: message.attempts, outcome: "dropped", reason: "malformed_message" }));
@@ -192,28 +197,67 @@ async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps:
     message.ack();
     logOutcome({ ...base, provider, outcome: "delivered", ...(sent.providerMessageId ? { providerMessageId: sent.providerMessageId } : {}) });
   } catch (e) {
-    // Anything unforeseen (a D1 hiccup, a bug) is retried: losing a reset message is worse.
-    const failure = e instanceof DeliveryFailure ? e : new DeliveryFailure(true, "internal_error");
-    if (failure.retryable) {
-      const delaySeconds = retryDelaySeconds(failure, message.attempts);
-      message.retry({ delaySeconds });
-      logOutcome({ ...base, provider, outcome: "retry", reason: failure.reason, ...statusOf(failure), delaySeconds });
-    } else {
-      await deadLetter(message, body, ctx.env, provider, failure);
+    const { id, appId, channel, template, locale, createdAt } = body;
+    await failed(message, e, { ...base, provider }, (failure) => ({ id, appId, channel, template, locale, createdAt, failure }), ctx.env);
+  }
+}
+
+/** The provider name security events are logged under (the app's settings.events webhook). */
+const EVENT_WEBHOOK = "event_webhook";
+
+/**
+ * A security event to the app's event webhook. The app's settings are read now, not when the
+ * event happened: an app that has since turned events off, dropped the type or been deleted
+ * gets nothing, and a changed URL or secret applies to events still waiting.
+ */
+async function deliverEvent(message: Message<unknown>, event: EventMessage, ctx: SendContext, apps: AppLookup): Promise<void> {
+  const base = { id: event.id, appId: event.appId, type: event.type, attempt: message.attempts, provider: EVENT_WEBHOOK };
+  try {
+    const app = await apps.get(event.appId);
+    const settings = app?.settings.events ?? null;
+    if (!app || !wantsEvent(settings, event.type)) {
+      message.ack();
+      logOutcome({ ...base, outcome: "dropped", reason: app ? "not_subscribed" : "app_not_found" });
+      return;
     }
+    await sendEvent(settings, event, ctx);
+    message.ack();
+    logOutcome({ ...base, outcome: "delivered" });
+  } catch (e) {
+    const { kind, id, appId, type, timestamp } = event;
+    await failed(message, e, base, (failure) => ({ kind, id, appId, type, timestamp, failure }), ctx.env);
   }
 }
 
 const statusOf = (failure: DeliveryFailure) => (failure.status === undefined ? {} : { status: failure.status });
 
 /**
+ * After a failed attempt: retried with backoff when retrying may help, else dead-lettered.
+ * Anything unforeseen (a D1 hiccup, a bug) is retried: losing a reset message is worse.
+ */
+async function failed(
+  message: Message<unknown>,
+  error: unknown,
+  base: Omit<OutcomeLine, "outcome">,
+  record: (failure: NonNullable<DeadLetter["failure"]>) => DeadLetter,
+  env: Env,
+): Promise<void> {
+  const failure = error instanceof DeliveryFailure ? error : new DeliveryFailure(true, "internal_error");
+  if (failure.retryable) {
+    const delaySeconds = retryDelaySeconds(failure, message.attempts);
+    message.retry({ delaySeconds });
+    logOutcome({ ...base, outcome: "retry", reason: failure.reason, ...statusOf(failure), delaySeconds });
+  } else {
+    await deadLetter(message, base, record({ reason: failure.reason, provider: base.provider, attempts: message.attempts, ...statusOf(failure) }), env, failure);
+  }
+}
+
+/**
  * A failure that retrying cannot fix goes to the dead-letter queue now instead of using up the
  * retries. If even that send fails, the message is retried so it is not lost.
  */
-async function deadLetter(message: Message<unknown>, body: DeliveryMessage, env: Env, provider: string, failure: DeliveryFailure): Promise<void> {
-  const line = { id: body.id, appId: body.appId, channel: body.channel, provider, attempt: message.attempts, reason: failure.reason, ...statusOf(failure) };
-  const { id, appId, channel, template, locale, createdAt } = body;
-  const record: DeadLetter = { id, appId, channel, template, locale, createdAt, failure: { reason: failure.reason, provider, attempts: message.attempts, ...statusOf(failure) } };
+async function deadLetter(message: Message<unknown>, base: Omit<OutcomeLine, "outcome">, record: DeadLetter, env: Env, failure: DeliveryFailure): Promise<void> {
+  const line = { ...base, reason: failure.reason, ...statusOf(failure) };
   try {
     if (!env.DEAD_LETTERS) throw new Error("no DEAD_LETTERS binding");
     await env.DEAD_LETTERS.send(record, { contentType: "json" });
@@ -234,7 +278,8 @@ async function deadLetter(message: Message<unknown>, body: DeliveryMessage, env:
 async function recordDeadLetters(batch: MessageBatch<unknown>, queueKey: string): Promise<void> {
   for (const message of batch.messages) {
     const opened = await openFromQueue(queueKey, message.body);
-    const body = (typeof opened === "object" && opened !== null ? opened : {}) as Partial<DeadLetter>;
+    // Either shape of DeadLetter, or a whole message or event that Queues moved here itself.
+    const body = (typeof opened === "object" && opened !== null ? opened : {}) as Partial<DeliveryMessage & EventMessage & { failure: DeadLetter["failure"] }>;
     const failure = body.failure;
     console.error(
       JSON.stringify({
@@ -242,9 +287,7 @@ async function recordDeadLetters(batch: MessageBatch<unknown>, queueKey: string)
         event: "dead_letter",
         id: body.id ?? message.id,
         appId: body.appId,
-        channel: body.channel,
-        template: body.template,
-        createdAt: body.createdAt,
+        ...(body.kind === "event" ? { type: body.type, timestamp: body.timestamp } : { channel: body.channel, template: body.template, createdAt: body.createdAt }),
         // Without a failure record Queues moved it here after the last retry.
         reason: failure?.reason ?? "retries_exhausted",
         provider: failure?.provider,

@@ -3,6 +3,7 @@
 // the last retry) only sealed with QUEUE_KEY: AES-256-GCM, lib/seal.ts. Storage keeps only
 // hashes (docs/storage.md).
 
+import type { EventType } from "../config/events";
 import type { TemplateName } from "../i18n/messages";
 import { seal, sealingKey, unseal } from "../lib/seal";
 
@@ -25,6 +26,26 @@ export interface DeliveryMessage {
   userId?: string;
 }
 
+/**
+ * A security event on its way to the app's event webhook (core/events.ts builds it, docs/events.md
+ * lists every type and field). It holds ids and facts, never a password, code, token or hash.
+ * `id` is the webhook-id of every attempt, so receivers can drop repeats.
+ */
+export interface EventMessage {
+  kind: "event";
+  id: string;
+  appId: string;
+  type: EventType;
+  /** RFC 3339: when the change happened (not when it is delivered). */
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export const isEventMessage = (body: unknown): body is EventMessage => {
+  const m = body as Partial<EventMessage> | null;
+  return typeof m === "object" && m !== null && m.kind === "event" && typeof m.id === "string" && typeof m.appId === "string" && typeof m.type === "string";
+};
+
 /** Why a message was given up on; added when the consumer dead-letters it itself. */
 export interface DeliveryFailureRecord {
   reason: string;
@@ -40,9 +61,10 @@ export interface DeliveryFailureRecord {
  * itself moves there after the last retry still hold their full body, for as long as the
  * dead-letter consumer takes to log and ack them.
  */
-export type DeadLetter = Pick<DeliveryMessage, "id" | "appId" | "channel" | "template" | "locale" | "createdAt"> & {
-  failure?: DeliveryFailureRecord;
-};
+export type DeadLetter =
+  | (Pick<DeliveryMessage, "id" | "appId" | "channel" | "template" | "locale" | "createdAt"> & { failure?: DeliveryFailureRecord })
+  /** An event that could not be delivered: named by id and type (its data holds nothing secret, but is not needed). */
+  | (Pick<EventMessage, "kind" | "id" | "appId" | "type" | "timestamp"> & { failure?: DeliveryFailureRecord });
 
 /** Enumeration protection's stand-in for a real send: sealed like one, dropped by the consumer. */
 export interface Decoy {
@@ -57,7 +79,7 @@ export interface SealedEnvelope {
 
 const PURPOSE = "latchkey delivery queue v1";
 
-export async function sealForQueue(queueKey: string, body: DeliveryMessage | Decoy): Promise<SealedEnvelope> {
+export async function sealForQueue(queueKey: string, body: DeliveryMessage | EventMessage | Decoy): Promise<SealedEnvelope> {
   return { v: 1, sealed: await seal(await sealingKey(queueKey, PURPOSE), JSON.stringify(body)) };
 }
 

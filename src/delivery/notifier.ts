@@ -1,6 +1,6 @@
 // Puts messages on the delivery Queue. The API answers without waiting for any provider; the
 // queue consumer (consumer.ts) delivers, retries and dead-letters.
-import { type Channel, type DeliveryMessage, type SealedEnvelope, sealForQueue, type TemplateName } from "./message";
+import { type Channel, type DeliveryMessage, type EventMessage, type SealedEnvelope, sealForQueue, type TemplateName } from "./message";
 import type { TemplateSettings } from "../config/delivery";
 import { renderTemplate, type TemplateVars } from "./templates";
 import { type Locale } from "../i18n/locale";
@@ -50,5 +50,17 @@ export class Notifier {
     const message = this.compose(out);
     await this.queue.send(await sealForQueue(this.queueKey, message), { contentType: "json" });
     return message;
+  }
+
+  /** Security events for an app's event webhook (core/events.ts), sealed like every message. */
+  async sendEvents(events: EventMessage[]): Promise<void> {
+    if (events.length === 0) return;
+    const bodies = await Promise.all(events.map(async (event) => ({ body: await sealForQueue(this.queueKey, event), contentType: "json" as const })));
+    // Queues takes at most 100 messages per sendBatch.
+    for (let i = 0; i < bodies.length; i += 100) {
+      const chunk = bodies.slice(i, i + 100);
+      if (chunk.length === 1) await this.queue.send(chunk[0]!.body, { contentType: "json" });
+      else await this.queue.sendBatch(chunk);
+    }
   }
 }

@@ -16,3 +16,10 @@ export function rateLimitAddress(ip: string): string | null {
   const groups = v6.parts.slice(0, 4).map((g) => g.toString(16));
   return `${groups.join(":")}::/64`;
 }
+
+/** An address as events and logs name it: canonical (IPv4-mapped IPv6 as IPv4), or null for anything else. */
+export function canonicalAddress(ip: string | null | undefined): string | null {
+  const trimmed = ip?.trim();
+  if (!trimmed || !ipaddr.isValid(trimmed)) return null;
+  return ipaddr.process(trimmed).toString();
+}

@@ -15,16 +15,25 @@ export function signWebhook(secret: string, id: string, timestamp: number, body:
 }
 
 export async function sendWithWebhook(config: WebhookSettings, message: DeliveryMessage, ctx: SendContext): Promise<Sent> {
+  const { id, appId, channel, to, subject, text, html, template, locale, createdAt } = message;
+  const body = JSON.stringify({ id, appId, channel, to, subject, text, html, template, locale, createdAt });
+  await postSigned(config, id, body, ctx);
+  return {};
+}
+
+/**
+ * POSTs a JSON body signed per Standard Webhooks: the webhook provider's messages and the security
+ * event webhook (delivery/events.ts). `id` must be the same on every attempt of one message.
+ */
+export async function postSigned(destination: { url: string; secret: string }, id: string, body: string, ctx: SendContext): Promise<void> {
   // Checked again at each send: DELIVERY_EMAIL / DELIVERY_SMS and settings saved before this rule
   // existed reach here without core/apps.ts having seen them. A deployed Worker sends only over
   // TLS to a public host.
-  if (webhookDestinationProblem(config.url, ctx.development)) throw permanent("webhook_destination_refused");
-  const { id, appId, channel, to, subject, text, html, template, locale, createdAt } = message;
-  const body = JSON.stringify({ id, appId, channel, to, subject, text, html, template, locale, createdAt });
+  if (webhookDestinationProblem(destination.url, ctx.development)) throw permanent("webhook_destination_refused");
   // The timestamp is the attempt's: receivers reject stale ones, and the signature covers it.
   const timestamp = Math.floor(ctx.now() / 1000);
   const res = await request(
-    config.url,
+    destination.url,
     {
       method: "POST",
       headers: {
@@ -32,12 +41,11 @@ export async function sendWithWebhook(config: WebhookSettings, message: Delivery
         "User-Agent": "Latchkey-Webhook/1",
         "webhook-id": id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": signWebhook(config.secret, id, timestamp, body),
+        "webhook-signature": signWebhook(destination.secret, id, timestamp, body),
       },
       body,
     },
     ctx,
   );
   await res.body?.cancel();
-  return {};
 }

@@ -16,7 +16,7 @@ const text = (max: number) => z.string().min(1).max(max);
 // Names end up in messages, headers and other products' screens: refused here as in both dialects.
 const name = (max: number) =>
   text(max).regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
-const importLine = z.strictObject({
+export const importLine = z.strictObject({
   id: text(200).optional(),
   loginName: text(64).optional(),
   username: text(64).optional(),

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
-import { createApp, deleteApp, describeApp, listApps, MAX_ROTATION_GRACE_SECONDS, requireApp, rotateAppCredentials, updateAppSettings } from "../../core/apps";
+import { APP_ID, createApp, deleteApp, describeApp, listApps, MAX_ROTATION_GRACE_SECONDS, requireApp, rotateAppCredentials, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";
 import { isCoreError } from "../../core/errors";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
@@ -28,12 +28,14 @@ const adminError = (e: AdminError) =>
     headers: { "Content-Type": "application/json" },
   });
 
-const createSchema = z.strictObject({
-  appId: z.string().regex(/^[a-z0-9]{8,64}$/, "8 to 64 lower-case letters and digits").optional(),
+/** Settings are checked as a whole by the core (config/settings.ts appSettingsSchema, then its rules). */
+export const settingsField = z.record(z.string(), z.unknown());
+export const createSchema = z.strictObject({
+  appId: z.string().regex(APP_ID, "8 to 64 lower-case letters and digits").optional(),
   name: z.string().min(1).max(100).optional(),
-  settings: z.record(z.string(), z.unknown()).optional(),
+  settings: settingsField.optional(),
 });
-const patchSchema = z.strictObject({ settings: z.record(z.string(), z.unknown()) });
+export const patchSchema = z.strictObject({ settings: settingsField });
 
 export const admin = new Hono<AppEnv>();
 
@@ -92,7 +94,7 @@ admin.post("/apps", async (c) => {
   return c.json({ ...describeApp(app), clientSecret }, 201);
 });
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   after: z.string().regex(/^[a-z0-9]{1,64}$/, "an appId from a previous page's next").optional(),
 });
@@ -116,7 +118,7 @@ admin.patch("/apps/:appId", async (c) => {
   return c.json(describeApp(await updateAppSettings(svc, app, body.settings)));
 });
 
-const rotateSchema = z.strictObject({
+export const rotateSchema = z.strictObject({
   /** How long the old key and secret keep working (default one day; 0 ends them at once). */
   graceSeconds: z.int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(86_400),
 });

@@ -5,7 +5,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type CoreError } from "../../core/errors";
 
-const KII_ERRORS = {
+export const KII_ERRORS = {
   USER_NOT_FOUND: [404, "UserNotFoundException"],
   UNAUTHORIZED: [401, "UnauthorizedAccessException"],
   WRONG_PASSWORD: [401, "WrongPasswordException"],

@@ -10,7 +10,7 @@ import { changePassword, completeResetFor, requestReset, type ResetDelivery } fr
 import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { pendingAddresses, registerWithVerification } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
-import { type App, appKeyMatches, findApp } from "../../core/apps";
+import { type App, APP_ID, appKeyMatches, findApp } from "../../core/apps";
 import { deleteUser } from "../../core/lifecycle";
 import { fromCoreError, KiiError, kiiErrorResponse, oauthErrorResponse, oauthTooManyRequests } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
@@ -30,7 +30,7 @@ const text = (max: number) => z.string().min(1).max(max);
 const printable = (schema: z.ZodString) =>
   schema.regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
 
-const registrationSchema = z.object({
+export const registrationSchema = z.object({
   loginName: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'").optional(),
   emailAddress: printable(z.string().max(254).regex(EMAIL, "not an email address")).optional(),
   phoneNumber: z.string().regex(E164, "an international number such as +819012345678").optional(),
@@ -40,7 +40,7 @@ const registrationSchema = z.object({
   locale: z.string().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/, "a language tag such as en or ja-JP").optional(),
 });
 
-const tokenSchema = z.object({
+export const tokenSchema = z.object({
   grant_type: text(100).optional(),
   username: text(254).optional(),
   password: z.string().max(1024).optional(),
@@ -74,13 +74,13 @@ async function readTokenRequest(c: AppContext): Promise<z.infer<typeof tokenSche
   return parsed.data;
 }
 
-const changePasswordSchema = z.object({ oldPassword: z.string().max(1024).nullable().optional(), newPassword: z.string().max(1024) });
-const resetRequestSchema = z.object({
+export const changePasswordSchema = z.object({ oldPassword: z.string().max(1024).nullable().optional(), newPassword: z.string().max(1024) });
+export const resetRequestSchema = z.object({
   notificationMethod: z.enum(["EMAIL", "SMS"]),
   smsResetMethod: z.enum(["URL", "PIN"]).optional(),
 });
-const completeResetSchema = z.object({ pinCode: z.string().max(200), newPassword: z.string().max(1024) });
-const statusSchema = z.object({ disabled: z.boolean() });
+export const completeResetSchema = z.object({ pinCode: z.string().max(200), newPassword: z.string().max(1024) });
+export const statusSchema = z.object({ disabled: z.boolean() });
 
 export const kii = new Hono<AppEnv>();
 
@@ -147,7 +147,7 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
   const headerKey = c.req.header("X-Kii-AppKey");
   const appId = pathAppId ?? basic?.id ?? headerId ?? null;
   if (!appId) throw unauthorized(null, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
-  if (!/^[a-z0-9]{8,64}$/.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
+  if (!APP_ID.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
   const token = bearerToken(c.req.header("Authorization"));
   // Both look-ups at once: the app row and the token row do not depend on each other.
   const [app, principal] = await Promise.all([findApp(svc, appId), token ? resolveToken(svc, token) : null]);

@@ -22,11 +22,11 @@ interface Helpers {
   unauthorized: (appId: string | null, message: string) => KiiError;
 }
 
-const SEGMENT: Record<string, AddressChannel> = { "email-address": "email", "phone-number": "phone" };
+export const SEGMENT: Record<string, AddressChannel> = { "email-address": "email", "phone-number": "phone" };
 
-const verifySchema = z.object({ verificationCode: z.string().min(1).max(200) });
-const emailSchema = z.object({ emailAddress: z.string().max(254).regex(EMAIL, "not an email address"), verified: z.boolean().optional() });
-const phoneSchema = z.object({ phoneNumber: z.string().regex(E164, "an international number such as +819012345678"), verified: z.boolean().optional() });
+export const verifySchema = z.object({ verificationCode: z.string().min(1).max(200) });
+export const emailSchema = z.object({ emailAddress: z.string().max(254).regex(EMAIL, "not an email address"), verified: z.boolean().optional() });
+export const phoneSchema = z.object({ phoneNumber: z.string().regex(E164, "an international number such as +819012345678"), verified: z.boolean().optional() });
 
 const channelOf = (c: AppContext): AddressChannel => {
   const channel = SEGMENT[c.req.param("kind") ?? ""];

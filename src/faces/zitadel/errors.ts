@@ -183,6 +183,9 @@ const HTTP_STATUS: Record<Code, number> = {
   [Code.Unauthenticated]: 401,
 };
 
+/** The HTTP status REST answers a gRPC code with. */
+export const httpStatusOf = (code: Code): number => HTTP_STATUS[code];
+
 export function restErrorResponse(e: ZitadelError): Response {
   const body = {
     code: e.code,
