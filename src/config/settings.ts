@@ -11,6 +11,19 @@ const limit = (count: number, windowSeconds: number) =>
     .strictObject({ limit: z.int().min(1).max(10_000), windowSeconds: seconds(1, 86_400, windowSeconds) })
     .prefault({ limit: count, windowSeconds });
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2000);
+/**
+ * A bare origin ("https://auth.example.com"): scheme, host and port, nothing else, kept as the
+ * URL parser writes it. Production's https-only rule runs where settings are accepted (core/apps.ts).
+ */
+const bareOrigin = z
+  .url({ protocol: /^https?$/ })
+  .max(300)
+  .refine((u) => {
+    if (!URL.canParse(u)) return false;
+    const url = new URL(u);
+    return !url.username && !url.password && !url.search && !url.hash && url.pathname === "/" && !u.includes("?") && !u.includes("#");
+  }, "must be an origin only (scheme, host and port), such as https://auth.example.com")
+  .transform((u) => new URL(u).origin);
 
 export const passwordPolicySchema = z
   .strictObject({
@@ -77,6 +90,12 @@ export const settingsObject = z.strictObject({
     .prefault({}),
   accessTokenLifetimeSeconds: seconds(60, 365 * 86_400, 30 * 86_400),
   adminTokenLifetimeSeconds: seconds(60, 30 * 86_400, 86_400),
+  /**
+   * The origin of this app's hosted links (reset and verification pages), e.g. its own custom
+   * domain routed to this Worker; null = the deployment's PUBLIC_URL. Set only by the operator
+   * (admin API), never taken from a request's Host.
+   */
+  publicUrl: bareOrigin.nullable().default(null),
   /** The app's own reset page; Go-template fields {{.UserID}}, {{.Code}}, {{.OrgID}}. */
   // Checked as a template by core/apps.ts when it is set, so a reset never fails on it later.
   resetUrlTemplate: httpUrl.nullable().default(null),

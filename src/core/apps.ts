@@ -46,10 +46,12 @@ const templateRules = z.object({
     }),
 });
 
-// Delivery rules that depend on where the service runs: a production deployment takes no outbox
-// (it would keep codes in clear text, readable by nobody who should) and calls webhooks only over
-// https on public hosts, never this machine or a private network (config/delivery.ts).
-const productionDeliveryRules = z.object({
+// Rules that depend on where the service runs: a production deployment takes no outbox (it would
+// keep codes in clear text, readable by nobody who should), calls webhooks only over https on
+// public hosts, never this machine or a private network (config/delivery.ts), and sends links
+// (which carry live codes) only to https origins.
+const productionRules = z.object({
+  publicUrl: z.string().nullable().refine((origin) => origin === null || origin.startsWith("https://"), "must be https in production"),
   delivery: z.object({
     email: z.unknown(),
     sms: z.unknown(),
@@ -84,7 +86,7 @@ export function parseSettings(raw: unknown, development: boolean): AppSettings {
   const checked = templateRules.safeParse(parsed.data);
   if (!checked.success) throw checked.error;
   if (!development) {
-    const deployable = productionDeliveryRules.safeParse(parsed.data);
+    const deployable = productionRules.safeParse(parsed.data);
     if (!deployable.success) throw deployable.error;
   }
   return parsed.data;

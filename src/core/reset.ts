@@ -10,7 +10,8 @@ import { actorOf, emitEvent } from "./events";
 import { describeRef, type EarlyLookup, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
-import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
+import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
+import { hostedResetLink, linkOrigin } from "./links";
 import { noticeToUser } from "./notices";
 import type { Services } from "./services";
 import { renderUrlTemplate } from "./url-template";
@@ -35,7 +36,7 @@ export interface ResetRequest {
   delivery: ResetDelivery;
   principal: Principal | null;
   clientIp: string | null;
-  /** Origin of the hosted reset page, e.g. https://auth.example.com. */
+  /** The deployment's origin for hosted links (PUBLIC_URL); an app's settings.publicUrl wins (core/links.ts). */
   origin: string;
   /**
    * Whether the dialect makes a reset request an authorized call (ZITADEL: the caller must be the
@@ -56,11 +57,12 @@ const channelOf = (d: ResetDelivery): Channel | null =>
 
 function newCode(d: ResetDelivery): { kind: CodeKind; code: string } {
   switch (d.via) {
+    // 140 bits (at least the SPEC's 128), in groups a person can read off the message and type
+    // where the page cannot take the code from the link (core/links.ts).
     case "email_link":
-      return { kind: "email_link", code: randomToken(32) };
+      return { kind: "email_link", code: readableToken() };
     case "sms_link":
-      // 128 bits: still at least the SPEC's minimum, and shorter in a text message.
-      return { kind: "sms_link", code: randomToken(16) };
+      return { kind: "sms_link", code: readableToken() };
     case "sms_pin":
       return { kind: "sms_pin", code: randomString(6, DIGITS) };
     case "code_link":
@@ -74,11 +76,9 @@ function ttlSeconds(app: App, kind: CodeKind): number {
   return kind === "email_link" ? c.emailLinkTtlSeconds : kind === "sms_link" ? c.smsLinkTtlSeconds : kind === "sms_pin" ? c.smsPinTtlSeconds : c.zitadelCodeTtlSeconds;
 }
 
-export const hostedResetLink = (origin: string, app: App, userId: string, code: string) =>
-  `${origin}/reset/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
-
 /**
- * What the hosted page's last path segment holds. Link tokens (email and SMS links, 128+ bits)
+ * What the last path segment of a link in the older form (before codes moved to the fragment,
+ * core/links.ts) holds; such links are still accepted until they expire. Link tokens (email and SMS links, 128+ bits)
  * stand alone: nobody can guess one, so a token that is not the live one is a stale link. A short
  * code (ZITADEL's 6 characters) could be guessed, so its link also names the code it was issued
  * as (`CODE.tag`, see linkTag): the page compares a short code only when the tag names the live
@@ -86,7 +86,6 @@ export const hostedResetLink = (origin: string, app: App, userId: string, code: 
  */
 const LINK_TOKEN = /^[A-Za-z0-9_-]{22,128}$/;
 const TAGGED_CODE = /^([A-Z0-9]{6})\.([A-Za-z0-9_-]{16})$/;
-const linkSegment = (code: string, codeId: string) => `${code}.${linkTag(codeId)}`;
 
 /**
  * The per-address limit's key. It protects the recipient, so for a known user it is the address
@@ -179,7 +178,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
     const urlTemplate = delivery.via === "code_link" ? (delivery.urlTemplate ?? app.settings.resetUrlTemplate) : app.settings.resetUrlTemplate;
     vars.link = urlTemplate
       ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
-      : hostedResetLink(req.origin, app, user.id, kind === "code" ? linkSegment(code, codeId) : code);
+      : hostedResetLink(linkOrigin(app, req.origin), app, user.id, codeId, code);
   }
   const message =
     delivery.via === "return_code"
@@ -265,7 +264,44 @@ export async function inspectResetLink(svc: Services, app: App, user: User, segm
   return { code, codeId: peek.codeId, kind: peek.kind };
 }
 
-/** Completes a reset from the hosted page, for the link inspectResetLink found live. */
+/** A link (new form) whose tag names the live code: which code, and of what kind. */
+export interface TaggedLink {
+  codeId: string;
+  kind: CodeKind;
+}
+
+/**
+ * The hosted page's view of a link in the new form, by its tag alone (the code is in the
+ * fragment, which the server never sees): throws `code_invalid` for a tag that is not the live
+ * code's (an older link, or a made-up one), the errors of completeReset for a user whose code is
+ * unusable. Nothing is compared or counted.
+ */
+export async function inspectLinkTag(svc: Services, app: App, user: User, tag: string): Promise<TaggedLink> {
+  if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const current = await svc.codes.current(app.id, user.id, svc.now());
+  if (current.status !== "live") throw unusableCode(current.status);
+  // A PIN is never sent in a link: a tag naming one is made up.
+  if (current.kind === "sms_pin" || !constantTimeEqual(tag, linkTag(current.codeId))) throw new CoreError("code_invalid", "The link is not the current one");
+  return { codeId: current.codeId, kind: current.kind };
+}
+
+/**
+ * The code that came with a tagged link (from the fragment, or typed by the person), ready for
+ * completeResetLink; `code_invalid` when it cannot be the one. A link token is compared here, free
+ * of charge: nobody guesses 140 bits, and a mistyped one should not cost the person an attempt.
+ * A short code is only checked for its shape; it is compared, and counted, by the completion.
+ */
+export async function linkCode(svc: Services, app: App, user: User, link: TaggedLink, code: string): Promise<LiveLink> {
+  if (link.kind === "code") {
+    if (!/^[A-Z0-9]{6}$/.test(code)) throw new CoreError("code_invalid", "The code is not valid");
+    return { code, ...link };
+  }
+  const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
+  if (peek.status !== "match" || peek.codeId !== link.codeId) throw new CoreError("code_invalid", "The code is not valid");
+  return { code, ...link };
+}
+
+/** Completes a reset from the hosted page, for the link inspectResetLink or linkCode found live. */
 export function completeResetLink(svc: Services, app: App, input: { user: User; link: LiveLink; newPassword: string }): Promise<ChangeDetails> {
   return completeReset(svc, app, { user: input.user, code: input.link.code, newPassword: input.newPassword, kinds: [input.link.kind], codeId: input.link.codeId });
 }

@@ -12,7 +12,7 @@ import type { User } from "../storage/users";
 import type { AddressChannel, VerificationKind } from "../storage/verification";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
-import { DIGITS, randomString, randomToken, UPPER_ALNUM } from "../lib/random";
+import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
 import { CoreError } from "./errors";
 import { actorOf, emitEvent } from "./events";
 import { type AnonymousCaller, throttleAnonymous } from "./lockout";
@@ -20,6 +20,7 @@ import { describeRef, E164, EMAIL, findUser, isAppAdmin, mayActOn, type Principa
 import type { ChangeDetails } from "./reset";
 import type { Services } from "./services";
 import { register, type Registration } from "./users";
+import { hostedVerifyLink, linkOrigin } from "./links";
 import { renderUrlTemplate } from "./url-template";
 
 export type { AddressChannel };
@@ -35,7 +36,7 @@ export type VerificationDelivery =
 export type AddressIntent = "verified" | VerificationDelivery;
 
 /**
- * Whose codes: Kii mails a link (256-bit token) and texts 6 digits, and honours the app's
+ * Whose codes: Kii mails a link (a 140-bit readable token, core/links.ts) and texts 6 digits, and honours the app's
  * "trusted" setting; ZITADEL mails a 6-character code inside a link and texts 6 digits, and
  * verifies only by code or isVerified.
  */
@@ -44,7 +45,7 @@ export type Dialect = "kii" | "zitadel";
 export interface VerificationContext {
   principal: Principal | null;
   clientIp: string | null;
-  /** Origin of the hosted verification page, e.g. https://auth.example.com. */
+  /** The deployment's origin for hosted links (PUBLIC_URL); an app's settings.publicUrl wins (core/links.ts). */
   origin: string;
   dialect: Dialect;
   /** Anonymous registrations are counted per client address before anything else (Kii). */
@@ -67,12 +68,9 @@ const addressTaken = (channel: AddressChannel) =>
 /** D1 reports a unique-index conflict (an address taken by a racing request) as a SQLite error. */
 const isUniqueViolation = (e: unknown) => /UNIQUE constraint failed/i.test(String(e instanceof Error ? `${e.message} ${String(e.cause ?? "")}` : e));
 
-export const hostedVerifyLink = (origin: string, app: App, userId: string, code: string) =>
-  `${origin}/verify/${encodeURIComponent(app.id)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
-
 function newCode(channel: AddressChannel, dialect: Dialect): { kind: VerificationKind; code: string } {
   if (channel === "phone") return { kind: "pin", code: randomString(6, DIGITS) };
-  return dialect === "kii" ? { kind: "link", code: randomToken(32) } : { kind: "code", code: randomString(6, UPPER_ALNUM) };
+  return dialect === "kii" ? { kind: "link", code: readableToken() } : { kind: "code", code: randomString(6, UPPER_ALNUM) };
 }
 
 function ttlSeconds(app: App, kind: VerificationKind): number {
@@ -135,7 +133,7 @@ async function issue(
     link =
       delivery.via === "send" && delivery.urlTemplate !== undefined
         ? renderUrlTemplate(delivery.urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
-        : hostedVerifyLink(ctx.origin, app, user.id, code);
+        : hostedVerifyLink(linkOrigin(app, ctx.origin), app, user.id, code);
   }
   const v = svc.verifications;
   const change =

@@ -22,8 +22,8 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
   en: {
     reset_link: {
       subject: "Reset your {{appName}} password",
-      text: "Someone asked to reset the password of your {{appName}} account. To choose a new password, open this link within {{duration}}:\n{{link}}\nIf it was not you, ignore this message; your password stays as it is.",
-      html: '<p>Someone asked to reset the password of your {{appName}} account.</p><p><a href="{{link}}">Choose a new password</a> (valid for {{duration}}).</p><p>If it was not you, ignore this message; your password stays as it is.</p>',
+      text: "Someone asked to reset the password of your {{appName}} account. To choose a new password, open this link within {{duration}}:\n{{link}}\nIf the page asks for a code, enter: {{code}}\nIf it was not you, ignore this message; your password stays as it is.",
+      html: '<p>Someone asked to reset the password of your {{appName}} account.</p><p><a href="{{link}}">Choose a new password</a> (valid for {{duration}}).</p><p>If the page asks for a code, enter: <strong>{{code}}</strong></p><p>If it was not you, ignore this message; your password stays as it is.</p>',
     },
     reset_pin: {
       subject: "Your {{appName}} reset code",
@@ -42,8 +42,8 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
     },
     verify_email_link: {
       subject: "Confirm your email address for {{appName}}",
-      text: "Someone gave this address for a {{appName}} account. To confirm that it is yours, open this link within {{duration}}:\n{{link}}\nIf it was not you, ignore this message; the address will not be used.",
-      html: '<p>Someone gave this address for a {{appName}} account.</p><p><a href="{{link}}">Confirm that this address is mine</a> (valid for {{duration}}).</p><p>If it was not you, ignore this message; the address will not be used.</p>',
+      text: "Someone gave this address for a {{appName}} account. To confirm that it is yours, open this link within {{duration}}:\n{{link}}\nIf the page asks for a code, enter: {{code}}\nIf it was not you, ignore this message; the address will not be used.",
+      html: '<p>Someone gave this address for a {{appName}} account.</p><p><a href="{{link}}">Confirm that this address is mine</a> (valid for {{duration}}).</p><p>If the page asks for a code, enter: <strong>{{code}}</strong></p><p>If it was not you, ignore this message; the address will not be used.</p>',
     },
     verify_email_code: {
       subject: "Your {{appName}} verification code",
@@ -64,8 +64,8 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
   ja: {
     reset_link: {
       subject: "{{appName}} のパスワード再設定",
-      text: "{{appName}} アカウントのパスワード再設定が要求されました。{{duration}}以内に次のリンクを開いて、新しいパスワードを設定してください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。",
-      html: '<p>{{appName}} アカウントのパスワード再設定が要求されました。</p><p><a href="{{link}}">新しいパスワードを設定する</a>（{{duration}}有効）</p><p>心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。</p>',
+      text: "{{appName}} アカウントのパスワード再設定が要求されました。{{duration}}以内に次のリンクを開いて、新しいパスワードを設定してください:\n{{link}}\nコードを求められたら、次のコードを入力してください: {{code}}\n心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。",
+      html: '<p>{{appName}} アカウントのパスワード再設定が要求されました。</p><p><a href="{{link}}">新しいパスワードを設定する</a>（{{duration}}有効）</p><p>コードを求められたら、次のコードを入力してください: <strong>{{code}}</strong></p><p>心当たりがない場合は、このメッセージを無視してください。パスワードは変更されません。</p>',
     },
     reset_pin: {
       subject: "{{appName}} の確認コード",
@@ -84,8 +84,8 @@ export const BUILT_IN: Record<Locale, Record<TemplateName, Template>> = {
     },
     verify_email_link: {
       subject: "{{appName}} のメールアドレス確認",
-      text: "このアドレスが {{appName}} のアカウントに登録されました。ご本人のアドレスであることを確認するには、{{duration}}以内に次のリンクを開いてください:\n{{link}}\n心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。",
-      html: '<p>このアドレスが {{appName}} のアカウントに登録されました。</p><p><a href="{{link}}">このアドレスを確認する</a>（{{duration}}有効）</p><p>心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。</p>',
+      text: "このアドレスが {{appName}} のアカウントに登録されました。ご本人のアドレスであることを確認するには、{{duration}}以内に次のリンクを開いてください:\n{{link}}\nコードを求められたら、次のコードを入力してください: {{code}}\n心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。",
+      html: '<p>このアドレスが {{appName}} のアカウントに登録されました。</p><p><a href="{{link}}">このアドレスを確認する</a>（{{duration}}有効）</p><p>コードを求められたら、次のコードを入力してください: <strong>{{code}}</strong></p><p>心当たりがない場合は、このメッセージを無視してください。このアドレスは使われません。</p>',
     },
     verify_email_code: {
       subject: "{{appName}} の確認コード",

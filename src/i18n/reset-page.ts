@@ -6,11 +6,19 @@ type PolicyRule = "min_length" | "max_length" | "lowercase" | "uppercase" | "num
 
 export type PageState = "form" | "success" | "expired" | "used" | "superseded" | "unknown" | "disabled" | "too_large" | "error";
 
-export type FormProblem = { kind: "empty" } | { kind: "mismatch" } | { kind: "policy"; policy: PolicyRule; limit?: number | undefined };
+export type FormProblem =
+  | { kind: "empty" }
+  | { kind: "mismatch" }
+  | { kind: "code_missing" }
+  | { kind: "code_wrong" }
+  | { kind: "policy"; policy: PolicyRule; limit?: number | undefined };
 
 interface Strings {
   formTitle: string;
   formIntro: (appName: string) => string;
+  /** The code field, shown where no script took the code from the link (core/links.ts). */
+  codeLabel: string;
+  codeHint: string;
   passwordLabel: string;
   passwordHint: (min: number) => string;
   confirmLabel: string;
@@ -19,6 +27,8 @@ interface Strings {
   problems: {
     empty: string;
     mismatch: string;
+    code_missing: string;
+    code_wrong: string;
     policy: Record<PolicyRule, (limit: number) => string>;
   };
   pages: Record<Exclude<PageState, "form">, { title: string; body: (appName: string) => string[] }>;
@@ -28,6 +38,8 @@ export const STRINGS: Record<Locale, Strings> = {
   en: {
     formTitle: "Choose a new password",
     formIntro: (app) => `Enter a new password for your ${app} account.`,
+    codeLabel: "Code from the message",
+    codeHint: "The code is in the message, next to the link you opened.",
     passwordLabel: "New password",
     passwordHint: (min) => `At least ${min} characters. A long phrase is easier to remember and harder to guess.`,
     confirmLabel: "Confirm new password",
@@ -36,6 +48,8 @@ export const STRINGS: Record<Locale, Strings> = {
     problems: {
       empty: "Enter a new password.",
       mismatch: "The two passwords do not match. Type the same password in both fields.",
+      code_missing: "Enter the code from the message.",
+      code_wrong: "This is not the code in the latest message. Check it and type it again.",
       policy: {
         min_length: (n) => `The password is too short: use at least ${n} characters.`,
         max_length: (n) => `The password is too long: use at most ${n} characters.`,
@@ -97,6 +111,8 @@ export const STRINGS: Record<Locale, Strings> = {
   ja: {
     formTitle: "新しいパスワードの設定",
     formIntro: (app) => `${app} アカウントの新しいパスワードを入力してください。`,
+    codeLabel: "メッセージに記載のコード",
+    codeHint: "コードは、開いたリンクのそばに記載されています。",
     passwordLabel: "新しいパスワード",
     passwordHint: (min) => `${min} 文字以上。長いフレーズにすると覚えやすく、推測されにくくなります。`,
     confirmLabel: "新しいパスワード（確認）",
@@ -105,6 +121,8 @@ export const STRINGS: Record<Locale, Strings> = {
     problems: {
       empty: "新しいパスワードを入力してください。",
       mismatch: "2 つのパスワードが一致しません。両方の欄に同じパスワードを入力してください。",
+      code_missing: "メッセージに記載のコードを入力してください。",
+      code_wrong: "最新のメッセージに記載のコードと一致しません。確認してもう一度入力してください。",
       policy: {
         min_length: (n) => `パスワードが短すぎます。${n} 文字以上にしてください。`,
         max_length: (n) => `パスワードが長すぎます。${n} 文字以下にしてください。`,

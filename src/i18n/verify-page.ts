@@ -5,12 +5,19 @@ export type VerifyPageState = "confirm" | "verified" | "already" | "expired" | "
 
 interface VerifyStrings {
   button: string;
+  /** The code field, shown where no script took the code from the link (core/links.ts). */
+  codeLabel: string;
+  codeHint: string;
+  codeMissing: string;
   pages: Record<VerifyPageState, { title: string; body: (appName: string) => string[] }>;
 }
 
 export const VERIFY_STRINGS: Record<Locale, VerifyStrings> = {
   en: {
     button: "Confirm this address",
+    codeLabel: "Code from the message",
+    codeHint: "The code is in the message, next to the link you opened.",
+    codeMissing: "Enter the code from the message.",
     pages: {
       confirm: { title: "Confirm your email address", body: (app) => [`Confirm that this email address belongs to you and may be used for your ${app} account.`] },
       verified: { title: "Email address confirmed", body: (app) => [`Thank you. Your email address is now confirmed for your ${app} account.`, "You can close this page."] },
@@ -24,6 +31,9 @@ export const VERIFY_STRINGS: Record<Locale, VerifyStrings> = {
   },
   ja: {
     button: "このアドレスを確認する",
+    codeLabel: "メッセージに記載のコード",
+    codeHint: "コードは、開いたリンクのそばに記載されています。",
+    codeMissing: "メッセージに記載のコードを入力してください。",
     pages: {
       confirm: { title: "メールアドレスの確認", body: (app) => [`このメールアドレスがご本人のもので、${app} のアカウントに使ってよいことを確認してください。`] },
       verified: { title: "メールアドレスを確認しました", body: (app) => [`ありがとうございます。${app} アカウントのメールアドレスが確認されました。`, "このページは閉じてかまいません。"] },

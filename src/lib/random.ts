@@ -5,6 +5,8 @@ import { base64url } from "./encoding";
 
 export const DIGITS = "0123456789";
 export const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/** Crockford's base32: digits and upper-case letters without I, L, O and U, which read as others. */
+export const READABLE = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 export function randomString(length: number, alphabet: string): string {
   if (alphabet.length < 2 || alphabet.length > 256) throw new RangeError("alphabet size must be 2..256");
@@ -31,6 +33,14 @@ export function randomBytes(count: number): Uint8Array {
 /** A URL-safe token of `bytes` random bytes (32 bytes = 256 bits). */
 export function randomToken(bytes = 32): string {
   return base64url(randomBytes(bytes));
+}
+
+/**
+ * A token a person can read off a message and type: `groups` groups of 4 READABLE characters
+ * joined by hyphens ("7K3Q-M9XD-…"). 7 groups carry 140 bits.
+ */
+export function readableToken(groups = 7): string {
+  return (randomString(groups * 4, READABLE).match(/.{4}/g) ?? []).join("-");
 }
 
 /**

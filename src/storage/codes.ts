@@ -39,6 +39,8 @@ export type CodeCheck =
   | { status: "invalid"; attemptsLeft: number }
   | { status: "not_found" | "expired" | "exhausted" };
 
+export type CodeCurrent = { status: "live"; kind: CodeKind; codeId: string } | { status: "not_found" | "expired" | "exhausted" };
+
 export type CodePeek =
   | { status: "match" | "mismatch"; kind: CodeKind; codeId: string }
   | { status: "not_found" | "expired" | "exhausted" };
@@ -155,6 +157,16 @@ export class ResetCodeStore {
     if (!("record" in live)) return live;
     const match = constantTimeEqual(codeHash(live.codeId, candidate), live.record.hash);
     return { status: match ? "match" : "mismatch", kind: live.record.kind, codeId: live.codeId };
+  }
+
+  /**
+   * Which code is live (its id and kind), comparing nothing: the hosted page checks a link's tag
+   * against it before it has, or compares, any code.
+   */
+  async current(appId: string, userId: string, now: number): Promise<CodeCurrent> {
+    const live = await this.live(appId, userId, now);
+    if (!("record" in live)) return live;
+    return { status: "live", kind: live.record.kind, codeId: live.codeId };
   }
 
   /** The user's live code: D1 says which one and whether it may still be tried, KV holds its hash. */

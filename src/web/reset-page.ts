@@ -1,18 +1,22 @@
 // The hosted password-reset page (SPEC §6), reached from reset links
-// {origin}/reset/{appId}/{userId}/{code}. A thin face like the others: it parses the form, calls
-// the core (inspectResetLink, completeResetLink) and maps CoreErrors to page states. A link that
-// is not the live code's (an older link, or one made up) shows the dead-link page on GET and POST
-// and counts against nothing; see inspectResetLink for how short codes are told apart.
+// {origin}/reset/{appId}/{userId}/{tag}#{code} (core/links.ts: the code rides in the fragment,
+// which no request line carries; the page's script or the person puts it into the form, which
+// POSTs it). Links in the older form {origin}/reset/{appId}/{userId}/{code} are still served
+// until they expire. A thin face like the others: it parses the form, calls the core
+// (inspectLinkTag and linkCode, or inspectResetLink for older links; completeResetLink) and maps
+// CoreErrors to page states. A link that is not the live code's (an older link, or one made up)
+// shows the dead-link page on GET and POST and counts against nothing.
 //
-// No CSRF token: the code in the URL is the secret that authorises the change, so a cross-site
-// form cannot post to this address without already holding it.
+// No CSRF token: the code is the secret that authorises the change, so a cross-site form cannot
+// post here without already holding it.
 import { Hono } from "hono";
 import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
 import { CoreError, isCoreError } from "../core/errors";
-import { completeResetLink, inspectResetLink } from "../core/reset";
+import { normalizeTypedCode } from "../core/links";
+import { completeResetLink, inspectLinkTag, inspectResetLink, linkCode, type LiveLink } from "../core/reset";
 import { findUserById, type User } from "../core/users";
 import type { AppContext, AppEnv } from "../http";
 import { type Locale, LOCALES, localeOf, pickLocale } from "../i18n/locale";
@@ -30,14 +34,25 @@ export const MAX_FORM_BYTES = 32 * 1024;
 // Link codes are base64url tokens; ZITADEL codes are 6 characters of A-Z0-9 followed by ".tag".
 // Anything else cannot be a code, and is answered without touching storage.
 const CODE_SHAPE = /^[A-Za-z0-9._-]{6,128}$/;
+/**
+ * A new-form link's last segment is the code's tag (storage/codes.ts linkTag: 16 base64url
+ * characters); no code of an older link has that length (link tokens had 22 or 43, tagged short
+ * codes 23), so the two forms cannot be confused.
+ */
+const TAG_SHAPE = /^[A-Za-z0-9_-]{16}$/;
 const ID_MAX = 200;
+/** The longest typed code worth reading (a readable token with spaces around its groups). */
+const TYPED_CODE_MAX = 100;
 
 type LinkState = Exclude<PageState, "form" | "success">;
 
 interface Link {
   app: App | null;
   user: User | null;
+  /** The last path segment: a tag (new form) or a code (older form). */
   code: string;
+  /** Whether the last segment is a tag, and the code comes in the form. */
+  tagged: boolean;
   locale: Locale;
   action: string;
 }
@@ -72,7 +87,7 @@ async function loadLink(c: AppContext): Promise<Link> {
   const user = app ? await findUserById(svc, app, userId) : null;
   const locale = pickLocale(user?.locale, localeFromAcceptLanguage(c), app?.settings.defaultLocale);
   const action = `/reset/${encodeURIComponent(appId)}/${encodeURIComponent(userId)}/${encodeURIComponent(code)}`;
-  return { app, user, code, locale, action };
+  return { app, user, code, tagged: TAG_SHAPE.test(code), locale, action };
 }
 
 function html(c: AppContext, body: string, status: ContentfulStatusCode, locale: Locale, app: App | null) {
@@ -114,13 +129,14 @@ function redirect(c: AppContext, location: string) {
   return c.redirect(location, 303);
 }
 
-function formPage(c: AppContext, link: Link & { app: App }, problem?: FormProblem) {
+function formPage(c: AppContext, link: Link & { app: App }, problem?: FormProblem, code?: { value: string; known: boolean }) {
   const body = renderForm({
     locale: link.locale,
     appName: link.app.name,
     action: link.action,
     minLength: link.app.settings.passwordPolicy.minLength,
     problem,
+    code: link.tagged ? (code ?? { value: "", known: false }) : undefined,
   });
   return html(c, body, problem ? 400 : 200, link.locale, link.app);
 }
@@ -162,7 +178,8 @@ resetPage.get("/:appId/:userId/:code", async (c) => {
   const { app, user } = link;
   if (!app || !user) return linkPage(c, link, "unknown");
   return orLinkPage(c, link, async () => {
-    await inspectResetLink(c.var.svc, app, user, link.code);
+    if (link.tagged) await inspectLinkTag(c.var.svc, app, user, link.code);
+    else await inspectResetLink(c.var.svc, app, user, link.code);
     return formPage(c, { ...link, app }, undefined);
   });
 });
@@ -186,16 +203,38 @@ resetPage.post(
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const password = typeof form.password === "string" ? form.password : "";
     const confirm = typeof form.confirm === "string" ? form.confirm : "";
+    const typed = typeof form.code === "string" && form.code.length <= TYPED_CODE_MAX ? normalizeTypedCode(form.code) : "";
     return orLinkPage(c, link, async () => {
       // A dead link is reported before any complaint about the form, which could not help.
-      const live = await inspectResetLink(svc, app, user, link.code);
-      if (!password) return formPage(c, { ...link, app }, { kind: "empty" });
-      if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" });
+      let live: LiveLink;
+      let code = { value: typed, known: false };
+      if (link.tagged) {
+        const tagged = await inspectLinkTag(svc, app, user, link.code);
+        if (!typed) return formPage(c, { ...link, app }, { kind: "code_missing" }, code);
+        try {
+          live = await linkCode(svc, app, user, tagged, typed);
+        } catch (e) {
+          if (isCoreError(e) && e.kind === "code_invalid") return formPage(c, { ...link, app }, { kind: "code_wrong" }, code);
+          throw e;
+        }
+        // A link token has been compared now; a short code is compared only by the completion.
+        code = { value: typed, known: live.kind !== "code" };
+      } else {
+        live = await inspectResetLink(svc, app, user, link.code);
+      }
+      if (!password) return formPage(c, { ...link, app }, { kind: "empty" }, code);
+      if (password !== confirm) return formPage(c, { ...link, app }, { kind: "mismatch" }, code);
       try {
         // The core checks the policy before it touches the code: a rejected password burns nothing.
         await completeResetLink(svc, app, { user, link: live, newPassword: password });
       } catch (e) {
-        if (isCoreError(e) && e.kind === "password_policy") return formPage(c, { ...link, app }, policyProblem(e));
+        if (isCoreError(e) && e.kind === "password_policy") return formPage(c, { ...link, app }, policyProblem(e), code);
+        // A short code typed (or carried) under the live tag is a counted guess: say it was wrong
+        // while attempts are left; after the last, the page for a used-up code.
+        if (isCoreError(e) && e.kind === "code_invalid" && link.tagged && Number(e.details.attemptsLeft) > 0) {
+          return formPage(c, { ...link, app }, { kind: "code_wrong" }, code);
+        }
+        if (isCoreError(e) && e.kind === "code_invalid" && link.tagged) return linkPage(c, link, "used");
         throw e;
       }
       const success = app.settings.resetRedirects.success;

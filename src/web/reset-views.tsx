@@ -1,7 +1,9 @@
 /** @jsxImportSource hono/jsx */
-// The hosted reset page's HTML: one self-contained document per state, no external assets and no
-// script, so it works under a `default-src 'none'` policy and without JavaScript. hono/jsx escapes
-// every value by construction; the words come from i18n/reset-page.ts.
+// The hosted pages' HTML: one self-contained document per state, no external assets, under a
+// `default-src 'none'` policy that allows only the inline style and the one inline script below,
+// by hash. Everything works without the script: it only moves a code from the link's fragment into
+// the form (core/links.ts). hono/jsx escapes every value by construction; the words come from
+// i18n/reset-page.ts.
 import type { Child } from "hono/jsx";
 import type { PolicyViolation } from "../core/errors";
 import type { Locale } from "../i18n/locale";
@@ -11,7 +13,7 @@ import { sha256Base64 } from "../lib/digest";
 export type { PageState };
 
 /** What the form reports; `policy` takes the core's rule names (checked against the page's words). */
-export type FormProblem = PageProblem & ({ kind: "empty" | "mismatch" } | { kind: "policy"; policy: PolicyViolation });
+export type FormProblem = PageProblem & ({ kind: "empty" | "mismatch" | "code_missing" | "code_wrong" } | { kind: "policy"; policy: PolicyViolation });
 
 // Inputs and the button are at least 48 px high (WCAG 2.5.5 asks for 44); 18 px text keeps
 // mobile browsers from zooming into the fields; errors carry a text prefix, not colour alone.
@@ -34,12 +36,23 @@ button:hover{background:#154ca8}
 const STYLE_HASH = `'sha256-${sha256Base64(STYLE)}'`;
 
 /**
- * Nothing may load but the inline style above; forms may post only here (and, because Chrome
- * applies form-action to the redirect that follows a POST, to the app's redirect origins).
+ * Links carry their code in the fragment (core/links.ts), which the browser never sends. This
+ * takes it out of the address bar (so it is neither bookmarked, shared nor left in history), and
+ * puts it into the form's code field, which it hides: the code is then POSTed with the form.
+ * Without it, the person types the code from the message into that field.
+ */
+const SCRIPT = `(function(){var h=location.hash.slice(1);if(!h)return;history.replaceState(null,"",location.pathname+location.search);var f=document.getElementById("code");if(!f||f.type==="hidden")return;try{h=decodeURIComponent(h)}catch(e){}f.value=h;f.type="hidden";var w=document.getElementById("code-field");if(w)w.hidden=true})();`;
+
+const SCRIPT_HASH = `'sha256-${sha256Base64(SCRIPT)}'`;
+
+/**
+ * Nothing may load or run but the inline style and script above; forms may post only here (and,
+ * because Chrome applies form-action to the redirect that follows a POST, to the app's redirect
+ * origins).
  */
 export function contentSecurityPolicy(formTargets: string[] = []): string {
   const formAction = ["'self'", ...formTargets].join(" ");
-  return `default-src 'none'; style-src ${STYLE_HASH}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+  return `default-src 'none'; style-src ${STYLE_HASH}; script-src ${SCRIPT_HASH}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 export function Document(props: { locale: Locale; title: string; appName: string | null; children: Child }) {
@@ -55,6 +68,7 @@ export function Document(props: { locale: Locale; title: string; appName: string
       </head>
       <body>
         <main>{props.children}</main>
+        <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
       </body>
     </html>
   );
@@ -68,6 +82,11 @@ export interface FormView {
   action: string;
   minLength: number;
   problem?: FormProblem | undefined;
+  /**
+   * For links that carry the code in the fragment: the code field's value, and whether the code is
+   * known to be the live one (then it rides along hidden). Absent for links with the code in the path.
+   */
+  code?: { value: string; known: boolean } | undefined;
 }
 
 export function problemText(locale: Locale, problem: FormProblem): string {
@@ -79,11 +98,12 @@ export function problemText(locale: Locale, problem: FormProblem): string {
 export function renderForm(view: FormView): string {
   const s = STRINGS[view.locale];
   const problem = view.problem;
-  // A mismatch is the confirmation's fault; anything else is the new password's.
+  // A mismatch is the confirmation's fault, a missing or wrong code the code's; anything else is the new password's.
   const onConfirm = problem?.kind === "mismatch";
-  const onPassword = !!problem && !onConfirm;
+  const onCode = problem?.kind === "code_missing" || problem?.kind === "code_wrong";
+  const onPassword = !!problem && !onConfirm && !onCode;
   const error = problem ? (
-    <p class="error" id={onConfirm ? "confirm-error" : "password-error"}>
+    <p class="error" id={onConfirm ? "confirm-error" : onCode ? "code-error" : "password-error"}>
       {s.errorPrefix} {problemText(view.locale, problem)}
     </p>
   ) : null;
@@ -93,6 +113,15 @@ export function renderForm(view: FormView): string {
       <h1>{s.formTitle}</h1>
       <p>{s.formIntro(view.appName)}</p>
       <form method="post" action={view.action}>
+        {view.code ? (
+          <CodeField
+            label={s.codeLabel}
+            hint={s.codeHint}
+            value={onCode && problem?.kind === "code_wrong" ? "" : view.code.value}
+            known={view.code.known && !onCode}
+            error={onCode ? error : null}
+          />
+        ) : null}
         <label for="password">{s.passwordLabel}</label>
         <p class="hint" id="password-hint">
           {s.passwordHint(view.minLength)}
@@ -123,6 +152,38 @@ export function renderForm(view: FormView): string {
         <button type="submit">{s.submit}</button>
       </form>
     </Document>,
+  );
+}
+
+/**
+ * The code, for links that carry it in the fragment: a field the page's script fills and hides
+ * (and a person without JavaScript fills from the message), or, once the code is known to be
+ * right, a hidden field that keeps it across a form that comes back with a problem.
+ */
+export function CodeField(props: { label: string; hint: string; value: string; known: boolean; error: Child }) {
+  if (props.known) return <input id="code" name="code" type="hidden" value={props.value} />;
+  const describedBy = ["code-hint", ...(props.error ? ["code-error"] : [])].join(" ");
+  return (
+    <div id="code-field">
+      <label for="code">{props.label}</label>
+      <p class="hint" id="code-hint">
+        {props.hint}
+      </p>
+      {props.error}
+      <input
+        id="code"
+        name="code"
+        type="text"
+        autocomplete="one-time-code"
+        autocapitalize="characters"
+        spellcheck={false}
+        required
+        value={props.value}
+        aria-describedby={describedBy}
+        aria-invalid={props.error ? "true" : undefined}
+        autofocus={!!props.error}
+      />
+    </div>
   );
 }
 

@@ -82,6 +82,21 @@ describe("production", () => {
     expect(res.status).toBe(401);
   });
 
+  it("takes an app's publicUrl over https only, as an origin", async () => {
+    const create = (publicUrl: string) =>
+      production("/admin/apps", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${PRODUCTION_TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ settings: { publicUrl } }),
+      });
+    const refused = await create("http://login.example.com");
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_settings", field: "settings.publicUrl" });
+    const accepted = await create("https://Login.Example.com/");
+    expect(accepted.status).toBe(201);
+    expect(((await accepted.json()) as { settings: { publicUrl: string } }).settings.publicUrl).toBe("https://login.example.com");
+  });
+
   it("serves the admin API with the production token", async () => {
     const res = await production("/admin/apps", {
       method: "POST",

@@ -54,8 +54,14 @@ describe("kii-cloud-sdk", () => {
     const user = sdk.KiiUser.userWithEmailAddressAndUsername(first, uniqueName("ke"), "first-password");
     await user.register();
     const link = await waitForMessage(first, (m) => m.template === "verify_email_link");
-    const url = /(http\S+\/verify\/\S+)/.exec(link.text)![1]!;
-    expect((await fetch(url, { method: "POST" })).status).toBe(200);
+    const url = new URL(/(http\S+\/verify\/\S+)/.exec(link.text)![1]!);
+    // What the page's form POSTs: the code from the link's fragment.
+    const confirmed = await fetch(url.href.split("#")[0]!, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ code: decodeURIComponent(url.hash.slice(1)) }).toString(),
+    });
+    expect(confirmed.status).toBe(200);
     const me = sdk.KiiUser.getCurrentUser();
     const next = `${uniqueName("next")}@example.com`;
     await me.changeEmail(next);

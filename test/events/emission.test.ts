@@ -176,10 +176,12 @@ describe("the hosted reset page", () => {
     await ok(await h.call(`/api/apps/${app.appId}/users/EMAIL:${email}/password/request-reset`, { method: "POST", headers: kiiHeaders(app) }), 204);
     await h.deliverMessages();
     const link = /https?:\/\/\S+\/reset\/\S+/.exec((await outbox(email))[0]!.text)![0];
-    const done = await h.call(new URL(link).pathname, {
+    // The hosted form POSTs the code the link carries in its fragment.
+    const { pathname, hash } = new URL(link);
+    const done = await h.call(pathname, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "2001:db8::7" },
-      body: new URLSearchParams({ password: "brand new secret", confirm: "brand new secret" }).toString(),
+      body: new URLSearchParams({ code: decodeURIComponent(hash.slice(1)), password: "brand new secret", confirm: "brand new secret" }).toString(),
     });
     expect(done.status).toBe(200);
     const events = await h.events();

@@ -78,13 +78,38 @@ export async function latestMessage(to: string, template: string, count = 1): Pr
   return (await waitForMessages(to, count, template))[0]!;
 }
 
-export const LINK = /https?:\/\/[^\s"<]+\/reset\/([^/\s"<]+)\/([^/\s"<]+)\/([^/\s"<]+)/;
+/** A hosted reset link: {origin}/reset/{app}/{user}/{tag}#{code} (the code never in the path). */
+export const LINK = /https?:\/\/[^\s"<]+\/reset\/([^/\s"<#]+)\/([^/\s"<#]+)\/([A-Za-z0-9_-]{16})#([^\s"<]+)/;
 
-export function linkIn(message: OutboxMessage): { appId: string; userId: string; code: string; url: string } {
+export interface HostedLink {
+  url: string;
+  /** The path the browser requests: everything before the fragment. */
+  path: string;
+  appId: string;
+  userId: string;
+  tag: string;
+  code: string;
+}
+
+export function linkIn(message: OutboxMessage): HostedLink {
   const m = LINK.exec(message.text);
   expect(m, message.text).not.toBeNull();
-  return { url: m![0], appId: decodeURIComponent(m![1]!), userId: decodeURIComponent(m![2]!), code: decodeURIComponent(m![3]!) };
+  return {
+    url: m![0],
+    path: new URL(m![0]).pathname,
+    appId: decodeURIComponent(m![1]!),
+    userId: decodeURIComponent(m![2]!),
+    tag: m![3]!,
+    code: decodeURIComponent(m![4]!),
+  };
 }
+
+/** The hosted form's POST, as the page sends it: the code (from the fragment) with the new password. */
+export const resetForm = (code: string, password: string, confirm = password): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ code, password, confirm }).toString(),
+});
 
 export function pinIn(message: OutboxMessage): string {
   const m = /(?<!\d)(\d{6})(?!\d)/.exec(message.text);

@@ -15,6 +15,9 @@ import {
   waitForMessages,
 } from "./password-helpers";
 
+/** A readable link token (lib/random.ts readableToken): 7 groups of 4 Crockford base32 characters. */
+const READABLE_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/;
+
 describe("request reset: deliveries", () => {
   it.each([
     ["no content type", undefined],
@@ -31,8 +34,12 @@ describe("request reset: deliveries", () => {
     const link = linkIn(message);
     expect(link.url.startsWith("http://latchkey.test/reset/")).toBe(true);
     expect(link).toMatchObject({ appId: app.appId, userId: user.userID });
-    // ≥ 128 bits of base64url.
-    expect(link.code).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    // ≥ 128 bits: 28 readable characters (140 bits), in the fragment, never in the path.
+    expect(link.code).toMatch(READABLE_CODE);
+    expect(link.path).not.toContain(link.code);
+    // Shown beside the link too, for a page without JavaScript.
+    expect(message.text.replace(link.url, "")).toContain(link.code);
+    expect(message.html).toContain(`<strong>${link.code}</strong>`);
   });
 
   it("sends an email link for ResetPasswordRequest EMAIL", async () => {
@@ -50,7 +57,9 @@ describe("request reset: deliveries", () => {
     expect(res.status, await res.clone().text()).toBe(204);
     const message = await latestMessage(user.phone, "reset_link");
     expect(message.channel).toBe("sms");
-    expect(linkIn(message).code).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    const link = linkIn(message);
+    expect(link.code).toMatch(READABLE_CODE);
+    expect(message.text.replace(link.url, "")).toContain(link.code);
   });
 
   it("sends an SMS link for SMS + URL", async () => {

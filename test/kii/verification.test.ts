@@ -51,6 +51,12 @@ const change = (app: TestApp, token: string, id: string, kind: "email-address" |
 
 const pinOf = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
 const linkOf = (text: string) => /(https?:\/\/\S+\/verify\/\S+)/.exec(text)![1]!;
+/** The confirmation page's POST, as its script sends it: the code from the link's fragment. */
+const confirmForm = (link: URL): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ code: decodeURIComponent(link.hash.slice(1)) }).toString(),
+});
 
 describe("registration when verification is required", () => {
   it("leaves both addresses unverified and sends an email link and an SMS code", async () => {
@@ -61,7 +67,12 @@ describe("registration when verification is required", () => {
     const sms = await latestMessage(u.phone, "verify_sms_code");
     expect(sms.text).toMatch(/\b\d{6}\b/);
     const mail = await latestMessage(u.email, "verify_email_link");
-    expect(mail.text).toContain(`/verify/${app.appId}/${u.userID}/`);
+    const link = new URL(linkOf(mail.text));
+    expect(link.pathname).toBe(`/verify/${app.appId}/${u.userID}`);
+    // The code rides in the fragment, and the message shows it for a page without JavaScript.
+    const code = decodeURIComponent(link.hash.slice(1));
+    expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){6}$/);
+    expect(mail.text.replace(link.href, "")).toContain(code);
   });
 
   it("trusted apps count registered addresses as verified and send nothing", async () => {
@@ -99,13 +110,20 @@ describe("verifying", () => {
     expect(page.headers.get("Content-Security-Policy")).toMatch(/default-src 'none'/);
     const html = await page.text();
     expect(html).toContain('lang="ja"');
-    expect(html).not.toContain("<script");
+    // Only the hashed inline script that moves the fragment into the form; nothing loaded.
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).not.toMatch(/src=/);
+    expect(html).toContain('<input id="code" name="code" type="text"');
     expect(await getUser(app, u.token)).toMatchObject({ emailAddressVerified: false });
-    const done = await call(link.pathname, { method: "POST" });
-    expect(done.status).toBe(200);
+    // Without the code (no script, nothing typed): asked for again, nothing counted or changed.
+    const empty = await call(link.pathname, { method: "POST", headers: { "Accept-Language": "en" } });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain("Error: Enter the code from the message.");
+    const done = await call(link.pathname, confirmForm(link));
+    expect(done.status, `${link.href} ${await done.clone().text()}`).toBe(200);
     expect(await done.text()).toContain("confirmed");
     expect(await getUser(app, u.token)).toMatchObject({ emailAddressVerified: true });
-    expect((await call(link.pathname, { method: "POST" })).status).toBe(200); // "already confirmed"
+    expect((await call(link.pathname, confirmForm(link))).status).toBe(200); // "already confirmed"
   });
 
   it("a newer code supersedes the older one", async () => {
@@ -152,12 +170,12 @@ describe("verifying", () => {
     const app = await createApp(REQUIRED);
     const u = await register(app);
     const link = new URL(linkOf((await latestMessage(u.email, "verify_email_link")).text));
-    const foreign = link.pathname.replace(`/${u.userID}/`, "/999999999/");
+    const foreign = link.pathname.replace(`/${u.userID}`, "/999999999");
     const known = await call(link.pathname);
     const unknown = await call(foreign);
     expect(unknown.status).toBe(known.status);
     expect((await unknown.text()).replace(foreign, link.pathname)).toBe(await known.text());
-    expect((await call(foreign, { method: "POST" })).status).toBe(404);
+    expect((await call(foreign, confirmForm(link))).status).toBe(404);
     expect(await getUser(app, u.token)).toMatchObject({ emailAddressVerified: false });
   });
 
@@ -182,7 +200,8 @@ describe("changing an address", () => {
     const app = await createApp(REQUIRED);
     const u = await register(app);
     // Verify the first address through its link.
-    await call(new URL(linkOf((await latestMessage(u.email, "verify_email_link")).text)).pathname, { method: "POST" });
+    const first = new URL(linkOf((await latestMessage(u.email, "verify_email_link")).text));
+    expect((await call(first.pathname, confirmForm(first))).status).toBe(200);
     const next = `${unique("new")}@example.com`;
     expect((await change(app, u.token, u.userID, "email-address", { emailAddress: next })).status).toBe(204);
     expect(await getUser(app, u.token)).toMatchObject({ emailAddress: u.email, emailAddressVerified: true, _emailAddressPending: next });
@@ -191,7 +210,8 @@ describe("changing an address", () => {
     await latestMessage(u.email, "reset_link");
     await expectKiiError(await requestReset(app, `EMAIL:${next}`), 404, "USER_NOT_FOUND");
     // Verifying the new address makes it the user's address.
-    await call(new URL(linkOf((await latestMessage(next, "verify_email_link")).text)).pathname, { method: "POST" });
+    const second = new URL(linkOf((await latestMessage(next, "verify_email_link")).text));
+    expect((await call(second.pathname, confirmForm(second))).status).toBe(200);
     const after = await getUser(app, u.token);
     expect(after).toMatchObject({ emailAddress: next, emailAddressVerified: true });
     expect(after._emailAddressPending).toBeUndefined();

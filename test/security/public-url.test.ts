@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { app as worker } from "../../src/app";
 import { ConfigError, readRuntimeConfig } from "../../src/config/runtime";
 import { adminToken, createApp, kiiHeaders, type TestApp } from "../helpers";
-import { latestMessage, newUser } from "../kii/password-helpers";
+import { latestMessage, linkIn, newUser } from "../kii/password-helpers";
 
 const ATTACKER = "http://attacker.example";
 const PUBLIC_URL = "http://latchkey.test";
@@ -73,6 +73,57 @@ describe("links ignore the Host header", () => {
     });
     expect(res.status).toBe(201);
     expect(res.headers.get("Location")).toMatch(new RegExp(`^${PUBLIC_URL}/api/apps/${app.appId}/users/`));
+  });
+});
+
+describe("an app's own origin (settings.publicUrl)", () => {
+  const OWN = "https://login.app.example";
+
+  it("Kii email and SMS links, and verification links, use the app's origin; another app keeps PUBLIC_URL", async () => {
+    const own = await createApp({ publicUrl: OWN });
+    const plain = await createApp();
+    const ownUser = await newUser(own);
+    const plainUser = await newUser(plain);
+    expect((await resetVia(ATTACKER, own, `EMAIL:${ownUser.email}`)).status).toBe(204);
+    expect((await resetVia(ATTACKER, plain, `EMAIL:${plainUser.email}`)).status).toBe(204);
+    const ownMail = await latestMessage(ownUser.email, "reset_link");
+    expect(linkIn(ownMail).url.startsWith(`${OWN}/reset/${own.appId}/${ownUser.userID}/`)).toBe(true);
+    expect(ownMail.html).toContain(`href="${OWN}/reset/`);
+    expect(ownMail.text).not.toContain(PUBLIC_URL);
+    expect(ownMail.text).not.toContain("attacker.example");
+    expect(linkIn(await latestMessage(plainUser.email, "reset_link")).url.startsWith(`${PUBLIC_URL}/reset/${plain.appId}/`)).toBe(true);
+
+    const sms = await fetchVia(ATTACKER, `/api/apps/${own.appId}/users/${ownUser.userID}/password/request-reset`, {
+      method: "POST",
+      headers: kiiHeaders(own, { "Content-Type": "application/vnd.kii.ResetPasswordRequest+json" }),
+      body: JSON.stringify({ notificationMethod: "SMS", smsResetMethod: "URL" }),
+    });
+    expect(sms.status).toBe(204);
+    expect(linkIn(await latestMessage(ownUser.phone, "reset_link")).url.startsWith(`${OWN}/reset/`)).toBe(true);
+
+    // Verification links too: a Kii app that requires verified addresses mails one at registration.
+    const verifying = await createApp({ publicUrl: OWN, verification: { email: "required", phone: "trusted" } });
+    const registered = await newUser(verifying);
+    expect((await latestMessage(registered.email, "verify_email_link")).text).toContain(`${OWN}/verify/${verifying.appId}/${registered.userID}#`);
+  });
+
+  it("a ZITADEL sendLink uses the app's origin", async () => {
+    const app = await createApp({ publicUrl: OWN });
+    const user = await newUser(app);
+    const token = await adminToken(app);
+    const res = await fetchVia(ATTACKER, `/v2/users/${user.userID}/password_reset`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sendLink: { notificationType: "NOTIFICATION_TYPE_Email" } }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(linkIn(await latestMessage(user.email, "reset_link")).url.startsWith(`${OWN}/reset/${app.appId}/`)).toBe(true);
+  });
+
+  it("is stored as a bare origin, and null (PUBLIC_URL) by default", async () => {
+    expect((await createApp({ publicUrl: "https://Login.App.Example:443/" })).settings.publicUrl).toBe(OWN);
+    expect((await createApp({ publicUrl: "http://127.0.0.1:8788" })).settings.publicUrl).toBe("http://127.0.0.1:8788");
+    expect((await createApp()).settings.publicUrl).toBeNull();
   });
 });
 

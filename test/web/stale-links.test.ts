@@ -4,21 +4,15 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, createApp, signIn, type TestApp } from "../helpers";
-import { completeReset, latestMessage, linkIn, newUser, PASSWORD, requestPin, requestReset, resetRow } from "../kii/password-helpers";
+import { completeReset, type HostedLink, latestMessage, linkIn, newUser, PASSWORD, requestPin, requestReset, resetForm, resetRow } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
 import { adminToken } from "../helpers";
 
-const form = (password: string): RequestInit => ({
-  method: "POST",
-  headers: { "Content-Type": "application/x-www-form-urlencoded" },
-  body: new URLSearchParams({ password, confirm: password }).toString(),
-});
-
 const h1 = async (res: Response) => /<h1>(.*?)<\/h1>/.exec(await res.text())?.[1];
 
-async function emailLinkPath(app: TestApp, user: { userID: string; email: string }, nth = 1): Promise<string> {
+async function emailLink(app: TestApp, user: { userID: string; email: string }, nth = 1): Promise<HostedLink> {
   expect((await requestReset(app, user.userID)).status).toBe(204);
-  return new URL(linkIn(await latestMessage(user.email, "reset_link", nth)).url).pathname;
+  return linkIn(await latestMessage(user.email, "reset_link", nth));
 }
 
 async function zitadelCode(app: TestApp, admin: string, userId: string): Promise<string> {
@@ -31,17 +25,17 @@ describe("a stale link", () => {
     const app = await createApp();
     const admin = await adminToken(app);
     const user = await newUser(app);
-    const oldLink = await emailLinkPath(app, user);
+    const oldLink = await emailLink(app, user);
     const pin = await requestPin(app, user);
     expect((await completeReset(app, user.userID, { pinCode: pin, newPassword: "pin chosen password" })).status).toBe(204);
     const code = await zitadelCode(app, admin, user.userID);
     const before = await resetRow(user.userID);
 
-    const get = await call(oldLink);
+    const get = await call(oldLink.path);
     expect(get.status).toBe(410);
     expect(await h1(get)).toBe("This link has been replaced");
     for (let i = 0; i < 6; i++) {
-      const post = await call(oldLink, form(`stale link password ${i}`));
+      const post = await call(oldLink.path, resetForm(oldLink.code, `stale link password ${i}`));
       expect(post.status).toBe(410);
       expect(await h1(post)).toBe("This link has been replaced");
     }
@@ -59,18 +53,21 @@ describe("a stale link", () => {
     const user = await newUser(app);
     const send = () => rest(`/users/${user.userID}/password_reset`, { token: admin, json: { sendLink: { notificationType: "NOTIFICATION_TYPE_Email" } } });
     await expectOk(await send());
-    const older = new URL(linkIn(await latestMessage(user.email, "reset_link", 1)).url).pathname;
+    const older = linkIn(await latestMessage(user.email, "reset_link", 1));
     await expectOk(await send());
-    const newer = new URL(linkIn(await latestMessage(user.email, "reset_link", 2)).url).pathname;
-    expect(newer).not.toBe(older);
-    // Hosted links for 6-character codes name the code they were issued as.
-    expect(older).toMatch(/\/[A-Z0-9]{6}\.[A-Za-z0-9_-]{16}$/);
+    const newer = linkIn(await latestMessage(user.email, "reset_link", 2));
+    expect(newer.path).not.toBe(older.path);
+    // Hosted links name the code they were issued as by its tag; the 6-character code is in the fragment only.
+    expect(older.path).toMatch(/\/[A-Za-z0-9_-]{16}$/);
+    expect(older.code).toMatch(/^[A-Z0-9]{6}$/);
 
-    expect((await call(older)).status).toBe(410);
-    for (let i = 0; i < 6; i++) expect((await call(older, form(`older link password ${i}`))).status).toBe(410);
+    expect((await call(older.path)).status).toBe(410);
+    for (let i = 0; i < 6; i++) expect((await call(older.path, resetForm(older.code, `older link password ${i}`))).status).toBe(410);
+    // Even the newer code under the older tag: the tag is what makes the link stale.
+    expect((await call(older.path, resetForm(newer.code, "older link password x"))).status).toBe(410);
     expect((await resetRow(user.userID))!.failures).toBe(0);
-    expect((await call(newer)).status).toBe(200);
-    expect((await call(newer, form("newer link password"))).status).toBe(200);
+    expect((await call(newer.path)).status).toBe(200);
+    expect((await call(newer.path, resetForm(newer.code, "newer link password"))).status).toBe(200);
     expect((await signIn(app, user.loginName, "newer link password")).status).toBe(200);
   });
 
@@ -80,10 +77,10 @@ describe("a stale link", () => {
     const user = await newUser(app);
     const code = await zitadelCode(app, admin, user.userID);
     const pin = "123456";
-    for (const segment of [code, pin, `${code}.AAAAAAAAAAAAAAAA`, "A".repeat(43)]) {
+    for (const segment of [code, pin, `${code}.AAAAAAAAAAAAAAAA`, "A".repeat(43), "A".repeat(16)]) {
       const path = `/reset/${app.appId}/${user.userID}/${segment}`;
       expect((await call(path)).status, segment).toBeGreaterThanOrEqual(404);
-      const post = await call(path, form("made up password"));
+      const post = await call(path, resetForm(code, "made up password"));
       expect(post.status, segment).toBeGreaterThanOrEqual(404);
       expect(post.status, segment).toBeLessThan(500);
     }
@@ -95,10 +92,10 @@ describe("a stale link", () => {
   it("does not change the D1 row of the live code on any dead-link request", async () => {
     const app = await createApp();
     const user = await newUser(app);
-    const oldLink = await emailLinkPath(app, user, 1);
+    const oldLink = await emailLink(app, user, 1);
     await requestPin(app, user);
     const before = await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first();
-    for (let i = 0; i < 5; i++) await call(oldLink, form("whatever password"));
+    for (let i = 0; i < 5; i++) await call(oldLink.path, resetForm(oldLink.code, "whatever password"));
     expect(await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first()).toEqual(before);
   });
 });

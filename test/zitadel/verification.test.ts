@@ -48,7 +48,9 @@ describe("AddHumanUser", () => {
     expect(u.emailCode).toBeUndefined();
     const mail = await latestMessage(u.email, "verify_email_code");
     expect(mail.text).toMatch(/\b[A-Z0-9]{6}\b/);
-    expect(mail.text).toContain(`/verify/${app.appId}/${u.userId}/`);
+    const link = new URL(/(https?:\/\/\S+\/verify\/\S+)/.exec(mail.text)![1]!);
+    expect(link.pathname).toBe(`/verify/${app.appId}/${u.userId}`);
+    expect(link.hash).toMatch(/^#[A-Z0-9]{6}$/);
     expect((await human(app, u.userId)).email.isVerified ?? false).toBe(false);
   });
 
