@@ -2,11 +2,12 @@
 import type { App } from "../storage/apps";
 import { type CodeKind, linkTag, newCodeId } from "../storage/codes";
 import type { User } from "../storage/users";
+import type { LimitRule } from "../storage/limiter";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
 import { actorOf, emitEvent } from "./events";
-import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
+import { describeRef, type EarlyLookup, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
@@ -42,6 +43,8 @@ export interface ResetRequest {
    * app admin or the user) rather than an anonymous one (Kii: anyone may ask; a token only names "me").
    */
   authorized?: boolean;
+  /** The user's look-up, when the face started it beside the app's (lookUpEarly). */
+  early?: EarlyLookup | undefined;
 }
 
 export interface ResetResult extends ChangeDetails {
@@ -99,8 +102,13 @@ function addressLimitKey(app: App, ref: UserRef, channel: Channel, user: User | 
   return `reset-addr:${app.id}:${channel}:${(target ?? "").toLowerCase()}`;
 }
 
-async function enforceLimit(svc: Services, key: string, rule: { limit: number; windowSeconds: number }) {
-  const decision = await svc.limits.hit(key, rule);
+/**
+ * A reset's limits, per IP and per address, each in its own object, asked at the same time (one
+ * round trip); a request either refuses is counted under neither (Limits.hitAll).
+ */
+async function enforceLimits(svc: Services, checks: { key: string; rule: LimitRule }[]) {
+  if (!checks.length) return;
+  const decision = await svc.limits.hitAll(checks);
   if (!decision.allowed) {
     throw new CoreError("rate_limited", "Too many password reset requests; try again later", {
       retryAfterSeconds: decision.retryAfterSeconds,
@@ -124,16 +132,17 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   if (delivery.via === "return_code" && !isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
+  const early = req.early && req.early.appId === app.id && req.early.ref === req.ref ? req.early.user : null;
+  const user = await (early ?? findUser(svc, app, req.ref, principal));
+  const channel = channelOf(delivery);
+  const checks: { key: string; rule: LimitRule }[] = [];
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
   // A user's own token does not exempt them: anyone can register and would then be unlimited.
-  const appBackend = isAppAdmin(principal, app);
-  const ipLimit = !appBackend && req.clientIp ? enforceLimit(svc, `reset-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp) : null;
-  // The look-up runs beside the per-IP check: a refused request still answers 429, only sooner.
-  const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
-  const channel = channelOf(delivery);
+  if (!isAppAdmin(principal, app) && req.clientIp) checks.push({ key: `reset-ip:${app.id}:${req.clientIp}`, rule: app.settings.rateLimits.resetPerIp });
   // Counted before any other answer, so known and unknown addresses are limited alike.
   // returnCode sends nothing and is not counted.
-  if (channel) await enforceLimit(svc, addressLimitKey(app, req.ref, channel, user), app.settings.rateLimits.resetPerAddress);
+  if (channel) checks.push({ key: addressLimitKey(app, req.ref, channel, user), rule: app.settings.rateLimits.resetPerAddress });
+  await enforceLimits(svc, checks);
   const address = !user
     ? null
     : channel === "email"
@@ -171,37 +180,44 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
       ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
       : hostedResetLink(linkOrigin(app, req.origin), app, user.id, codeId, code);
   }
+  const message =
+    delivery.via === "return_code"
+      ? null
+      : svc.notifier.compose({
+          appId: app.id,
+          userId: user.id,
+          channel: channel!,
+          to: address!,
+          template,
+          locale: pickLocale(user.locale, app.settings.defaultLocale),
+          vars,
+          templates: app.settings.templates,
+        });
   const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
-  const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)])]);
+  // The message is queued beside the writes rather than after them: one round trip fewer. The
+  // answer still waits for both, so a 204 means the code is stored and its message handed over.
+  // Should the writes fail after the send, the caller gets an error and the message carries a
+  // code that was never stored, which verifies as no code at all.
+  const [, [, bumped]] = await Promise.all([
+    prepared.stored,
+    svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)]),
+    message && svc.notifier.enqueue(message),
+  ]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
   emitEvent(svc, app, "password.reset_requested", user.id, { actor: actorOf(principal), method: delivery.via, channel });
-
-  if (delivery.via === "return_code") return { sequence, changedAt: now, code };
-
-  await svc.notifier.send({
-    appId: app.id,
-    userId: user.id,
-    channel: channel!,
-    to: address!,
-    template,
-    locale: pickLocale(user.locale, app.settings.defaultLocale),
-    vars,
-    templates: app.settings.templates,
-  });
-  return { sequence, changedAt: now };
+  return delivery.via === "return_code" ? { sequence, changedAt: now, code } : { sequence, changedAt: now };
 }
 
 /**
- * Enumeration protection: the same kinds of work as a real request (KV write beside a D1 batch,
- * then a queue send), so that the answer takes as long. The queued decoy is dropped unsent. Its
+ * Enumeration protection: the same kinds of work as a real request (KV write, D1 batch and queue
+ * send, side by side), so that the answer takes as long. The queued decoy is dropped unsent. Its
  * result has every field a real one has: a real sequence is at least 2 (created, then this
  * code), so the decoy's is a plausible small number, fixed per app and user reference by a digest
  * keyed with the app's secret hash, which no caller knows.
  */
 async function decoyReset(svc: Services, app: App, ref: UserRef): Promise<ResetResult> {
   const now = svc.now();
-  await svc.codes.decoy(app.id, now);
-  await svc.notifier.sendDecoy();
+  await Promise.all([svc.codes.decoy(app.id, now), svc.notifier.sendDecoy()]);
   const named = "value" in ref ? `${ref.by}:${ref.value}` : ref.by;
   const digest = hmacSha256(app.clientSecretHash, `decoy-sequence:${named}`);
   return { sequence: 2 + (((digest[0]! << 8) | digest[1]!) % 24), changedAt: now };

@@ -48,8 +48,13 @@ export class Notifier {
 
   async send(out: Outgoing): Promise<DeliveryMessage> {
     const message = this.compose(out);
-    await this.queue.send(await sealForQueue(this.queueKey, message), { contentType: "json" });
+    await this.enqueue(message);
     return message;
+  }
+
+  /** Queues a message composed beforehand (compose), e.g. to render it before anything is written. */
+  async enqueue(message: DeliveryMessage): Promise<void> {
+    await this.queue.send(await sealForQueue(this.queueKey, message), { contentType: "json" });
   }
 
   /** Security events for an app's event webhook (core/events.ts), sealed like every message. */

@@ -87,3 +87,65 @@ describe("RateLimiter", () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(7);
   });
 });
+
+describe("several limits at once (reserve, release, Limits.hitAll)", () => {
+  it("reserve tells when an accepted hit was counted, and release takes that one back", async () => {
+    await runInDurableObject(freshStub(), (limiter: RateLimiter) => {
+      expect(limiter.reserve(2, 60, T0)).toEqual({ allowed: true, retryAfterSeconds: 0, at: T0 });
+      expect(limiter.reserve(2, 60, T0)).toEqual({ allowed: true, retryAfterSeconds: 0, at: T0 });
+      expect(limiter.reserve(2, 60, T0 + 1_000)).toEqual({ allowed: false, retryAfterSeconds: 59, at: null });
+      // Two hits at T0: releasing one leaves the other counted.
+      limiter.release(T0);
+      expect(limiter.reserve(2, 60, T0 + 2_000).allowed).toBe(true);
+      expect(limiter.reserve(2, 60, T0 + 3_000).allowed).toBe(false);
+    });
+  });
+
+  const rule = (limit: number) => ({ limit, windowSeconds: 60 });
+  const key = (name: string) => `hit-all-${name}-${Date.now()}-${n++}`;
+
+  it("counts under every limit when all accept", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [ip, addr] = [key("ip"), key("addr")];
+    expect(await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(2) }])).toEqual({ allowed: true, retryAfterSeconds: 0 });
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(false);
+    expect((await limits.hit(addr, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(addr, rule(2))).allowed).toBe(false);
+  });
+
+  it("counts under no limit when one refuses: the others' hits are taken back", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [ip, addr] = [key("ip"), key("addr")];
+    expect((await limits.hit(addr, rule(1))).allowed).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const refused = await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(1) }]);
+      expect(refused.allowed).toBe(false);
+      expect(refused.retryAfterSeconds).toBeGreaterThan(0);
+    }
+    // The IP still has both of its hits: none of the five refused requests kept one.
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(2))).allowed).toBe(false);
+  });
+
+  it("answers the longest wait when several refuse", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [short, long] = [key("short"), key("long")];
+    await limits.hit(short, { limit: 1, windowSeconds: 60 });
+    await limits.hit(long, { limit: 1, windowSeconds: 3_600 });
+    const refused = await limits.hitAll([{ key: short, rule: { limit: 1, windowSeconds: 60 } }, { key: long, rule: { limit: 1, windowSeconds: 3_600 } }]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBeGreaterThan(60);
+  });
+
+  it("holds every limit under many concurrent requests, and refused ones leave nothing counted", async () => {
+    const limits = new Limits(env.LIMITER);
+    const [ip, addr] = [key("ip"), key("addr")];
+    const decisions = await Promise.all(Array.from({ length: 25 }, () => limits.hitAll([{ key: ip, rule: rule(100) }, { key: addr, rule: rule(7) }])));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(7);
+    // The IP counted exactly the 7 accepted requests: with a limit of 8, one more fits.
+    expect((await limits.hit(ip, rule(8))).allowed).toBe(true);
+    expect((await limits.hit(ip, rule(8))).allowed).toBe(false);
+  });
+});

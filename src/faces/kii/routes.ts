@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
-import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
+import { E164, type EarlyLookup, EMAIL, lookUpEarly, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { pendingAddresses, registerWithVerification } from "../../core/verification";
@@ -302,10 +302,16 @@ async function readResetDelivery(c: AppContext): Promise<ResetDelivery> {
 }
 
 const requestResetRoute = async (c: AppContext) => {
+  // The user's row is read beside the app's and the token's (the path names the app). A bad
+  // identifier is answered after the app's checks, as before.
+  let early: EarlyLookup | undefined;
+  try {
+    early = lookUpEarly(c.var.svc, c.req.param("appID")!, parseUserIdentifier(c.req.param("id")!));
+  } catch {}
   const { app, principal } = await identify(c, c.req.param("appID")!);
-  const ref = parseUserIdentifier(c.req.param("id")!);
+  const ref = early?.ref ?? parseUserIdentifier(c.req.param("id")!);
   const delivery = await readResetDelivery(c);
-  await requestReset(c.var.svc, app, { ref, delivery, principal, clientIp: clientIp(c), origin: publicOrigin(c) });
+  await requestReset(c.var.svc, app, { ref, delivery, principal, clientIp: clientIp(c), origin: publicOrigin(c), early });
   return c.body(null, 204);
 };
 kii.post("/apps/:appID/users/:id/password/request-reset", requestResetRoute);

@@ -8,7 +8,7 @@
 // IDs come from ZITADEL's sources where ZITADEL has the same condition; conditions only Latchkey
 // has use the LATCHKEY- prefix, so no client mistakes them for ZITADEL's.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
+import { ErrorDetailSchema } from "./protos.gen";
 import type { CoreError, PolicyViolation } from "../../core/errors";
 
 export type Rpc =

@@ -1,12 +1,12 @@
 // The ZITADEL v2 User Service dialect: REST (/v2/users/..., ./rest.ts) and Connect + gRPC-web
-// (/zitadel.user.v2.UserService/*, here). Both protocols decode into the official generated
-// messages (@zitadel/proto) and call the same RPC bodies in ./service.
+// (/zitadel.user.v2.UserService/*, here). Both protocols decode into the official messages
+// (@zitadel/proto's descriptors, trimmed to what is served: ./protos.gen.ts) and call the same RPC
+// bodies in ./service.
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { universalServerResponseToFetch } from "@connectrpc/connect/protocol";
 import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
-import { SessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
-import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import { SessionService, UserService } from "./protos.gen";
 import { Hono } from "hono";
 import { type AppContext, type AppEnv, MAX_BODY_BYTES } from "../../http";
 import { internal, invalidArgument, toConnectError, unimplemented, ZitadelError } from "./errors";
@@ -83,7 +83,8 @@ const router = createConnectRouter({
     }
   },
 });
-// Methods left out answer Unimplemented on every protocol.
+// Every method of ./protos.gen.ts is implemented; any other path answers Unimplemented (below),
+// before authentication, as REST does.
 router.service(UserService, {
   passwordReset: connectCall(passwordReset),
   setPassword: connectCall(setPassword),

@@ -2,10 +2,9 @@
 // REST_ROUTES, says for each route its method, its path and the RPC it calls; the routes are
 // registered from it and the OpenAPI document (./openapi.ts) is written from it, so a served route
 // cannot go undocumented. Bodies are decoded into the RPC's generated request message
-// (@zitadel/proto) with the path's fields on top, as grpc-gateway does.
+// (@zitadel/proto's, trimmed: ./protos.gen.ts) with the path's fields on top, as grpc-gateway does.
 import { type DescMessage, type DescMethodUnary, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
-import { SessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
-import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+import { SessionService, UserService } from "./protos.gen";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";

@@ -5,10 +5,11 @@
 // `authorized`, changePassword, adminSetPassword), except ZITADEL's "user.write" rule for AddHumanUser.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { DetailsSchema } from "@zitadel/proto/zitadel/object/v2/object_pb.js";
-import { NotificationType } from "@zitadel/proto/zitadel/user/v2/password_pb.js";
-import { UserState, type UserSchema } from "@zitadel/proto/zitadel/user/v2/user_pb.js";
 import {
+  type DetailsSchema,
+  NotificationType,
+  UserState,
+  type UserSchema,
   type AddHumanUserRequest,
   AddHumanUserResponseSchema,
   type DeactivateUserRequest,
@@ -27,7 +28,7 @@ import {
   SetPasswordResponseSchema,
   type UnlockUserRequest,
   UnlockUserResponseSchema,
-} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+} from "./protos.gen";
 import { CoreError, isCoreError } from "../../core/errors";
 import { E164, EMAIL, LOGIN_NAME, type Principal, requireUserFor } from "../../core/identity";
 import { adminSetPassword, changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";

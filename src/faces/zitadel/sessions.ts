@@ -4,8 +4,8 @@
 // answered Unimplemented, before anything is checked or stored.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Duration, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { SessionSchema } from "@zitadel/proto/zitadel/session/v2/session_pb.js";
 import {
+  type SessionSchema,
   type Checks,
   type CreateSessionRequest,
   CreateSessionResponseSchema,
@@ -17,7 +17,7 @@ import {
   ListSessionsResponseSchema,
   type SetSessionRequest,
   SetSessionResponseSchema,
-} from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
+} from "./protos.gen";
 import type { App } from "../../core/apps";
 import type { UserRef } from "../../core/identity";
 import { createSession, deleteSession, getSession, listSessions, type SessionRow, type SessionView, setSession } from "../../core/sessions";

@@ -19,7 +19,7 @@ import {
   VerifyEmailResponseSchema,
   type VerifyPhoneRequest,
   VerifyPhoneResponseSchema,
-} from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
+} from "./protos.gen";
 import { E164, EMAIL, requireUser } from "../../core/identity";
 import { type AddressChannel, type AddressIntent, changeAddress, removePhone as removeUserPhone, resendVerification, verifyAddress, type VerificationDelivery } from "../../core/verification";
 import { invalidArgument } from "./errors";

@@ -13,7 +13,7 @@ import {
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { ErrorDetailSchema } from "@zitadel/proto/zitadel/message_pb.js";
+import { ErrorDetailSchema } from "./protos.gen";
 import { MAX_BODY_BYTES } from "../../http";
 import { invalidArgument, toConnectError, unimplemented, ZitadelError } from "./errors";
 
