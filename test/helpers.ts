@@ -1,4 +1,5 @@
 // Helpers for tests that drive the Worker through its own fetch handler, as a client would.
+import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 
@@ -13,6 +14,20 @@ export function call(path: string, init: RequestInit & { json?: unknown } = {}):
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
   return (exports as unknown as { default: Fetcher }).default.fetch(new Request(ORIGIN + path, { ...init, headers, body }));
+}
+
+/**
+ * The D1 database that holds an app's users, tokens, sessions and reset state: the shard
+ * (binding USERS_n) its row in the control database (DB) names. Tests that look at such rows
+ * directly look there.
+ */
+export async function shardOf(app: string | { appId: string }): Promise<D1Database> {
+  const appId = typeof app === "string" ? app : app.appId;
+  const row = await env.DB.prepare("SELECT shard FROM apps WHERE id = ?").bind(appId).first<{ shard: number }>();
+  if (!row) throw new Error(`no app ${appId} in the control database`);
+  const shard = env[`USERS_${row.shard}`];
+  if (!shard) throw new Error(`app ${appId} names shard ${row.shard}, which is not bound`);
+  return shard;
 }
 
 export interface TestApp {

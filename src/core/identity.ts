@@ -29,16 +29,16 @@ export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
 export async function findUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User | null> {
   switch (ref.by) {
     case "id":
-      return svc.users.byId(app.id, ref.value);
+      return svc.shard(app).users.byId(app.id, ref.value);
     case "loginName":
-      return svc.users.byLoginName(app.id, ref.value);
+      return svc.shard(app).users.byLoginName(app.id, ref.value);
     case "email":
-      return svc.users.byEmail(app.id, ref.value, true);
+      return svc.shard(app).users.byEmail(app.id, ref.value, true);
     case "phone":
-      return svc.users.byPhone(app.id, ref.value, true);
+      return svc.shard(app).users.byPhone(app.id, ref.value, true);
     case "me":
       if (principal?.kind !== "user") throw new CoreError("unauthenticated", "'me' needs a user's access token");
-      return svc.users.byId(app.id, principal.userId);
+      return svc.shard(app).users.byId(app.id, principal.userId);
   }
 }
 

@@ -25,12 +25,12 @@ const requireAdmin = (app: App, principal: Principal | null) => {
  */
 export async function deleteUser(svc: Services, app: App, principal: Principal | null, user: User): Promise<void> {
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
-  await svc.db.batch([
-    svc.tokens.revokeUserStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
-    svc.users.deleteResetStatement(app.id, user.id),
-    svc.guards.deleteStatement(app.id, user.id),
-    svc.users.deleteStatement(app.id, user.id),
+  await svc.shard(app).db.batch([
+    svc.shard(app).tokens.revokeUserStatement(app.id, user.id),
+    svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
+    svc.shard(app).users.deleteResetStatement(app.id, user.id),
+    svc.shard(app).guards.deleteStatement(app.id, user.id),
+    svc.shard(app).users.deleteStatement(app.id, user.id),
   ]);
   audit("user_deleted", app, user, principal);
 }
@@ -49,12 +49,12 @@ export async function setUserActive(svc: Services, app: App, principal: Principa
   const now = svc.now();
   let sequence: number | undefined;
   if (active) {
-    sequence = (await svc.users.setDisabledStatement(app.id, user.id, false, now))[0]?.sequence;
+    sequence = (await svc.shard(app).users.setDisabledStatement(app.id, user.id, false, now))[0]?.sequence;
   } else {
-    const [changed] = await svc.db.batch([
-      svc.users.setDisabledStatement(app.id, user.id, true, now),
-      svc.tokens.revokeUserStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+    const [changed] = await svc.shard(app).db.batch([
+      svc.shard(app).users.setDisabledStatement(app.id, user.id, true, now),
+      svc.shard(app).tokens.revokeUserStatement(app.id, user.id),
+      svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
     ]);
     sequence = changed[0]?.sequence;
   }
@@ -68,11 +68,11 @@ export async function lockUser(svc: Services, app: App, principal: Principal | n
   const state = await accountState(svc, app, user);
   if (state !== "active" && state !== "initial") throw new CoreError("state_conflict", "Only an active or initial user can be locked", { state: "not_lockable" });
   const now = svc.now();
-  const [, bumped] = await svc.db.batch([
-    svc.guards.adminLockStatement(app.id, user.id),
-    svc.users.bumpSequenceStatement(app.id, user.id, now),
-    svc.tokens.revokeUserStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
+  const [, bumped] = await svc.shard(app).db.batch([
+    svc.shard(app).guards.adminLockStatement(app.id, user.id),
+    svc.shard(app).users.bumpSequenceStatement(app.id, user.id, now),
+    svc.shard(app).tokens.revokeUserStatement(app.id, user.id),
+    svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
   ]);
   audit("user_locked", app, user, principal);
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
@@ -83,7 +83,7 @@ export async function unlockUser(svc: Services, app: App, principal: Principal |
   requireAdmin(app, principal);
   if ((await accountState(svc, app, user)) !== "locked") throw new CoreError("state_conflict", "The user is not locked", { state: "not_locked" });
   const now = svc.now();
-  const [, bumped] = await svc.db.batch([svc.guards.deleteStatement(app.id, user.id), svc.users.bumpSequenceStatement(app.id, user.id, now)]);
+  const [, bumped] = await svc.shard(app).db.batch([svc.shard(app).guards.deleteStatement(app.id, user.id), svc.shard(app).users.bumpSequenceStatement(app.id, user.id, now)]);
   audit("user_unlocked", app, user, principal);
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }

@@ -20,19 +20,19 @@ export type PasswordCheck = "ok" | "wrong" | "locked";
 export async function checkPassword(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<PasswordCheck> {
   const policy = app.settings.lockout;
   const now = svc.now();
-  const reservation = await svc.guards.reserve(app.id, user.id, { maxAttempts: policy.maxPasswordAttempts, decayMs: policy.failureDecaySeconds * 1000 }, now);
+  const reservation = await svc.shard(app).guards.reserve(app.id, user.id, { maxAttempts: policy.maxPasswordAttempts, decayMs: policy.failureDecaySeconds * 1000 }, now);
   if (!reservation) {
     await svc.hasher.burn(password);
     return "locked";
   }
   if (await svc.hasher.verify(password, user.passwordHash)) {
     // Only a run of failures counts; a success (even one racing failures) starts afresh.
-    await svc.guards.succeeded(app.id, user.id);
+    await svc.shard(app).guards.succeeded(app.id, user.id);
     return "ok";
   }
   if (reservation.attempt >= policy.maxPasswordAttempts) {
     const lockedAt = svc.now();
-    const until = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
+    const until = await svc.shard(app).guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
     if (until !== null) {
       logEvent("user_locked", { appId: app.id, userId: user.id, reason: "password_attempts" });
       if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
@@ -71,7 +71,7 @@ export type AccountState = "active" | "initial" | "inactive" | "locked";
 
 export async function accountState(svc: Services, app: App, user: User): Promise<AccountState> {
   if (user.disabled) return "inactive";
-  const guard = await svc.guards.get(app.id, user.id);
+  const guard = await svc.shard(app).guards.get(app.id, user.id);
   if (guard && (guard.adminLocked || guard.lockedUntil > svc.now())) return "locked";
   return user.passwordHash ? "active" : "initial";
 }

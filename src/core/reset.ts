@@ -171,8 +171,8 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
       ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
       : hostedResetLink(req.origin, app, user.id, kind === "code" ? linkSegment(code, codeId) : code);
   }
-  const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
-  const [, [, bumped]] = await Promise.all([prepared.stored, svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)])]);
+  const prepared = svc.shard(app).codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
+  const [, [, bumped]] = await Promise.all([prepared.stored, svc.shard(app).db.batch([prepared.statement, svc.shard(app).users.bumpSequenceStatement(app.id, user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
@@ -199,7 +199,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
  */
 async function decoyReset(svc: Services, app: App, ref: UserRef): Promise<ResetResult> {
   const now = svc.now();
-  await svc.codes.decoy(app.id, now);
+  await svc.shard(app).codes.decoy(app.id, now);
   await svc.notifier.sendDecoy();
   const named = "value" in ref ? `${ref.by}:${ref.value}` : ref.by;
   const digest = hmacSha256(app.clientSecretHash, `decoy-sequence:${named}`);
@@ -238,7 +238,7 @@ export async function inspectResetLink(svc: Services, app: App, user: User, segm
   const tagged = TAGGED_CODE.exec(segment);
   const code = tagged ? tagged[1]! : segment;
   if (!tagged && !LINK_TOKEN.test(segment)) throw new CoreError("code_invalid", "This is not a reset link");
-  const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
+  const peek = await svc.shard(app).codes.peek(app.id, user.id, code, svc.now());
   if (peek.status !== "match" && peek.status !== "mismatch") throw unusableCode(peek.status);
   const live = tagged
     ? peek.kind === "code" && constantTimeEqual(tagged[2]!, linkTag(peek.codeId))
@@ -297,7 +297,7 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
   await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
+  const check = await svc.shard(app).codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
   switch (check.status) {
     case "not_found":
     case "exhausted":
@@ -318,22 +318,22 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
     }
     const hash = await svc.hasher.hash(input.newPassword);
-    const live = svc.codes.liveCondition(app.id, user.id, check.codeId, now);
-    const [, changed, consumedRows] = await svc.db.batch([
-      svc.tokens.revokeUserStatement(app.id, user.id, live),
-      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
-      svc.codes.consumeStatement(app.id, user.id, check.codeId, now),
+    const live = svc.shard(app).codes.liveCondition(app.id, user.id, check.codeId, now);
+    const [, changed, consumedRows] = await svc.shard(app).db.batch([
+      svc.shard(app).tokens.revokeUserStatement(app.id, user.id, live),
+      svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
+      svc.shard(app).codes.consumeStatement(app.id, user.id, check.codeId, now),
       // A completed reset ends an automatic lockout (not an admin's lock) and the user's sessions.
-      svc.guards.clearStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+      svc.shard(app).guards.clearStatement(app.id, user.id),
+      svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
     ]);
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
-    svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+    svc.defer(svc.shard(app).codes.forget(app.id, user.id, check.codeId));
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
-    if (!consumed) await svc.codes.refund(app.id, user.id, check.codeId);
+    if (!consumed) await svc.shard(app).codes.refund(app.id, user.id, check.codeId);
   }
 }
 
@@ -364,13 +364,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   const now = svc.now();
   const hash = await svc.hasher.hash(input.newPassword);
   if (asAdmin) {
-    const [changed] = await svc.db.batch([
-      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
-      svc.tokens.revokeUserStatement(app.id, user.id),
-      svc.users.clearResetStatement(app.id, user.id, now),
+    const [changed] = await svc.shard(app).db.batch([
+      svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
+      svc.shard(app).tokens.revokeUserStatement(app.id, user.id),
+      svc.shard(app).users.clearResetStatement(app.id, user.id, now),
       // A password set by the admin ends an automatic lockout and the user's sessions too.
-      svc.guards.clearStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+      svc.shard(app).guards.clearStatement(app.id, user.id),
+      svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
     ]);
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
@@ -378,13 +378,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   // The old password was checked against the hash read above. A reset (or another change) may
   // have landed since: write only if that hash is still the user's, every statement guarded,
   // the password last (it ends the condition the others test).
-  const unchanged = svc.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
-  const [, , , , changed] = await svc.db.batch([
-    svc.tokens.revokeUserStatement(app.id, user.id, unchanged),
-    svc.guards.clearStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
-    svc.users.clearResetStatement(app.id, user.id, now, unchanged),
-    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
+  const unchanged = svc.shard(app).users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
+  const [, , , , changed] = await svc.shard(app).db.batch([
+    svc.shard(app).tokens.revokeUserStatement(app.id, user.id, unchanged),
+    svc.shard(app).guards.clearStatement(app.id, user.id),
+    svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
+    svc.shard(app).users.clearResetStatement(app.id, user.id, now, unchanged),
+    svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
   ]);
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });

@@ -119,7 +119,7 @@ describe("GET of a live link", () => {
     const a = await account(await createApp());
     const svc = createServices(env);
     const codeId = newCodeId();
-    const prepared = svc.codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
+    const prepared = svc.shard((await svc.apps.get(a.app.appId))!).codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
     await Promise.all([prepared.stored, prepared.statement.run()]);
     // A short code's link names the code it was issued as; a wrong code under the live tag is a guess.
     const wrong = `/reset/${a.app.appId}/${a.userId}/AAAAAA.${linkTag(codeId)}`;

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
+import { coreErrorOf } from "../../core/shards";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
@@ -93,7 +94,8 @@ kii.use(
 
 kii.onError((err, c) => {
   if (err instanceof KiiError) return kiiErrorResponse(err);
-  if (isCoreError(err)) return kiiErrorResponse(fromCoreError(err, { appId: c.req.param("appID") }));
+  const core = coreErrorOf(err);
+  if (core) return kiiErrorResponse(fromCoreError(core, { appId: c.req.param("appID") }));
   logError({ face: "kii", route: c.req.routePath }, err);
   return kiiErrorResponse(new KiiError("INTERNAL_SERVER_ERROR", "Internal server error"));
 });
@@ -149,8 +151,9 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
   if (!appId) throw unauthorized(null, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   if (!/^[a-z0-9]{8,64}$/.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
   const token = bearerToken(c.req.header("Authorization"));
-  // Both look-ups at once: the app row and the token row do not depend on each other.
-  const [app, principal] = await Promise.all([findApp(svc, appId), token ? resolveToken(svc, token) : null]);
+  // The app's row names the shard that holds the token (a token also names its app; one from
+  // before shards is looked for in this app's shard).
+  const app = await findApp(svc, appId);
   if (!app) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId });
   for (const [id, key] of [
     [basic?.id, basic?.key],
@@ -159,6 +162,7 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
     if (id !== undefined && (id !== app.id || !appKeyMatches(svc, app, key ?? ""))) throw unauthorized(appId, "The app credentials are not valid");
   }
   if (token) {
+    const principal = (await resolveToken(svc, token, app))?.principal;
     if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
     return { app, principal };
   }
