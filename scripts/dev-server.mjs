@@ -1,7 +1,7 @@
 // Starts `wrangler dev` for local development and end-to-end tests: applies the local D1
-// migrations, serves (on loopback unless told otherwise) with development settings, and seeds the demo app.
+// migrations to the control database and both local shards, serves (on loopback unless told otherwise) with development settings, and seeds the demo app.
 // Development-only values live here and in nothing that is deployed.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { networkInterfaces } from "node:os";
@@ -27,10 +27,10 @@ export const DEMO_APP = {
 export const offlineEnv = () => ({ WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
 const quietEnv = () => ({ ...process.env, ...offlineEnv(), WRANGLER_LOG_SANITIZE: "true", CI: process.env.CI ?? "" });
 
-export function applyMigrations(persistTo) {
-  const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
-  const result = spawnSync(wrangler, args, { cwd: root, env: { ...quietEnv(), CI: "true" }, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
+/** The local migrations, for the control database and every shard (scripts/migrate.mjs). */
+export async function applyMigrations(persistTo) {
+  const { migrateAll } = await import("./migrate.mjs");
+  migrateAll({ persistTo, quiet: true, extraEnv: { ...offlineEnv(), CI: "true", WRANGLER_LOG_SANITIZE: "true" } });
 }
 
 const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
@@ -50,7 +50,7 @@ export function lanAddress() {
  * `logFile`, when given, gets everything wrangler and workerd print (tests count error lines in it).
  */
 export async function startDevServer({ port = 8787, host = "127.0.0.1", publicUrl, persistTo, inherit = false, vars = {}, logFile } = {}) {
-  applyMigrations(persistTo);
+  await applyMigrations(persistTo);
   const reachable = WILDCARD.has(host) ? lanAddress() : host;
   const url = (publicUrl ?? `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`).replace(/\/+$/, "");
   const local = `http://${WILDCARD.has(host) ? "127.0.0.1" : reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;

@@ -30,6 +30,48 @@ export async function shardOf(app: string | { appId: string }): Promise<D1Databa
   return shard;
 }
 
+/** Every user-data shard bound in the tests (wrangler.toml's top level: USERS_0 and USERS_1). */
+export const shards = (): D1Database[] => [env.USERS_0!, env.USERS_1!];
+
+const COUNT = /^\s*SELECT\s+COUNT\(\*\)/i;
+
+/**
+ * The user-data shards seen as the one database they replaced, for tests that look at rows by a
+ * user's id without caring where they live: `first` answers the first row any shard has (a
+ * `SELECT COUNT(*)` sums the shards' counts), `all` concatenates, `run` runs everywhere. Tests of
+ * routing itself look at one shard (shardOf).
+ */
+export const everyShard = {
+  prepare(sql: string) {
+    let params: unknown[] = [];
+    const statement = {
+      bind(...values: unknown[]) {
+        params = values;
+        return statement;
+      },
+      async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+        const rows = await Promise.all(shards().map((d) => (column ? d.prepare(sql).bind(...params).first(column) : d.prepare(sql).bind(...params).first())));
+        if (COUNT.test(sql)) {
+          if (column) return rows.reduce<number>((n, r) => n + Number(r ?? 0), 0) as T;
+          const sum: Record<string, number> = {};
+          for (const row of rows) for (const [k, v] of Object.entries((row ?? {}) as Record<string, unknown>)) sum[k] = (sum[k] ?? 0) + Number(v);
+          return sum as T;
+        }
+        return (rows.find((r) => r !== null && r !== undefined) ?? null) as T | null;
+      },
+      async all<T = Record<string, unknown>>(): Promise<{ results: T[] }> {
+        const parts = await Promise.all(shards().map((d) => d.prepare(sql).bind(...params).all<T>()));
+        return { results: parts.flatMap((p) => p.results) };
+      },
+      async run(): Promise<{ meta: { changes: number } }> {
+        const parts = await Promise.all(shards().map((d) => d.prepare(sql).bind(...params).run()));
+        return { meta: { changes: parts.reduce((n, p) => n + p.meta.changes, 0) } };
+      },
+    };
+    return statement;
+  },
+};
+
 export interface TestApp {
   appId: string;
   appKey: string;

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createServices } from "../../src/core/services";
 import { linkTag, newCodeId } from "../../src/storage/codes";
 import { outboxStub } from "../../src/storage/outbox";
-import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp } from "../helpers";
+import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp, everyShard } from "../helpers";
 
 let serial = 0;
 
@@ -49,7 +49,7 @@ const form = (fields: Record<string, string>, headers: Record<string, string> = 
 });
 
 async function resetRow(userId: string) {
-  return env.DB.prepare("SELECT code_id, failures, expires_at FROM password_resets WHERE user_id = ?")
+  return everyShard.prepare("SELECT code_id, failures, expires_at FROM password_resets WHERE user_id = ?")
     .bind(userId)
     .first<{ code_id: string | null; failures: number; expires_at: number }>();
 }
@@ -220,7 +220,7 @@ describe("links that cannot be used", () => {
   it("an expired link shows the expired page (410) on GET and POST, password unchanged", async () => {
     const a = await account(await createApp());
     const path = await requestLink(a);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
     const get = await call(path);
     expect(get.status).toBe(410);
     expect(h1s(await get.text())).toEqual(["This link has expired"]);
@@ -292,7 +292,7 @@ describe("links that cannot be used", () => {
   it("redirects to the app's failure URL with the reason when one is set", async () => {
     const a = await account(await createApp({ resetRedirects: { failure: "https://app.example.com/reset-failed" } }));
     const path = await requestLink(a);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
     const res = await call(path, { redirect: "manual" });
     expect(res.status).toBe(303);
     expect(res.headers.get("Location")).toBe("https://app.example.com/reset-failed?reason=expired");
