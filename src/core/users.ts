@@ -256,13 +256,17 @@ async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Pr
     const grant = await svc.shard(inApp).tokens.resolve(token, now);
     return grant && !movedAway(grant.fence) && grant.appId === inApp.id ? { principal: principalOf(grant), app: inApp } : null;
   }
-  const grants = await Promise.all(svc.shards.map((s) => svc.shardAt(s.index).tokens.resolve(token, now).catch(() => null)));
-  for (const [index, grant] of grants.entries()) {
+  const answers = await Promise.allSettled(svc.shards.map((s) => svc.shardAt(s.index).tokens.resolve(token, now)));
+  for (const [index, answer] of answers.entries()) {
+    const grant = answer.status === "fulfilled" ? answer.value : null;
     if (!grant || movedAway(grant.fence)) continue;
     const app = await svc.apps.get(grant.appId);
     // A copy left in a shard the app no longer lives in (a move not yet purged) does not count.
     if (app && app.shard === index) return { principal: principalOf(grant), app };
   }
+  // Not found anywhere that answered; a shard that failed might have held it, so that is a fault, not a "no".
+  const failed = answers.find((a) => a.status === "rejected");
+  if (failed) throw failed.reason;
   return null;
 }
 
