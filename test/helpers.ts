@@ -86,11 +86,11 @@ export interface TestApp {
  * users whose addresses must receive resets at once, so apps made here trust registered
  * addresses unless the test says otherwise (`verification` or the legacy `trustRegisteredAddresses`).
  */
-export async function createApp(settings: Record<string, unknown> = {}): Promise<TestApp> {
+export async function createApp(settings: Record<string, unknown> = {}, options: { shard?: number } = {}): Promise<TestApp> {
   if (!("verification" in settings) && !("trustRegisteredAddresses" in settings)) {
     settings = { ...settings, verification: { email: "trusted", phone: "trusted" } };
   }
-  const res = await call("/admin/apps", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: { settings } });
+  const res = await call("/admin/apps", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: { settings, ...options } });
   expect(res.status).toBe(201);
   return res.json();
 }

@@ -229,15 +229,16 @@ export async function resolveToken(svc: Services, token: string, inApp?: App): P
   let app = inApp?.id === appId ? inApp : await svc.apps.get(appId);
   if (!app) return null;
   await ensureShardReady(svc, app);
-  let grant = await svc.shard(app).tokens.resolve(token, svc.now());
-  if (grant && movedAway(grant.fence)) {
+  let found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
+  if (movedAway(found.fence)) {
     // The routing this request read (perhaps from a replica) is older than a move: ask the primary.
     app = await svc.apps.getPrimary(appId);
     if (!app) return null;
     await ensureShardReady(svc, app);
-    grant = await svc.shard(app).tokens.resolve(token, svc.now());
-    if (grant && movedAway(grant.fence)) throw appMoving();
+    found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
+    if (movedAway(found.fence)) throw appMoving();
   }
+  const grant = found.grant;
   if (!grant || grant.appId !== app.id) return null;
   return { principal: principalOf(grant), app };
 }
@@ -253,16 +254,22 @@ async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Pr
   const now = svc.now();
   if (inApp) {
     await ensureShardReady(svc, inApp);
-    const grant = await svc.shard(inApp).tokens.resolve(token, now);
-    return grant && !movedAway(grant.fence) && grant.appId === inApp.id ? { principal: principalOf(grant), app: inApp } : null;
+    const { grant, fence } = await svc.shard(inApp).tokens.resolve(token, now, inApp.id);
+    if (movedAway(fence)) {
+      // The app's routing was read before a move: once more with the primary's.
+      const fresh = await svc.apps.getPrimary(inApp.id);
+      if (fresh && fresh.shard !== inApp.shard) return resolveLegacyToken(svc, token, fresh);
+      throw appMoving();
+    }
+    return grant && grant.appId === inApp.id ? { principal: principalOf(grant), app: inApp } : null;
   }
   const answers = await Promise.allSettled(svc.shards.map((s) => svc.shardAt(s.index).tokens.resolve(token, now)));
   for (const [index, answer] of answers.entries()) {
-    const grant = answer.status === "fulfilled" ? answer.value : null;
-    if (!grant || movedAway(grant.fence)) continue;
-    const app = await svc.apps.get(grant.appId);
+    const found = answer.status === "fulfilled" ? answer.value : null;
+    if (!found?.grant || movedAway(found.fence)) continue;
+    const app = await svc.apps.get(found.grant.appId);
     // A copy left in a shard the app no longer lives in (a move not yet purged) does not count.
-    if (app && app.shard === index) return { principal: principalOf(grant), app };
+    if (app && app.shard === index) return { principal: principalOf(found.grant), app };
   }
   // Not found anywhere that answered; a shard that failed might have held it, so that is a fault, not a "no".
   const failed = answers.find((a) => a.status === "rejected");

@@ -5,7 +5,7 @@
 // Kii URL) says which shard to ask, through the app's row that the request loads anyway, so no
 // table maps tokens to shards. Tokens issued before shards are the random part alone; see
 // `tokenApp` and core/users.ts resolveToken for how they are still found.
-import { and, eq, gt, lt, type SQL, sql } from "drizzle-orm";
+import { and, eq, lt, type SQL, sql } from "drizzle-orm";
 import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
 import type { Database } from "./db";
@@ -52,21 +52,19 @@ export class TokenStore {
   }
 
   /**
-   * The live token's grant, with its app's fence in this shard (null: none). A `moved` fence means
-   * the app has left this shard: the caller read an old routing and must ask again.
+   * The live token's grant (null: none here), and the fence this shard holds for the token's app
+   * (or, when the token is not here, for `appId`, the app the token names). A `moved` fence means
+   * the app has left this shard: the caller read an old routing and must ask again. One query.
    */
-  async resolve(token: string, now: number): Promise<(TokenGrant & { fence: string | null }) | null> {
-    const row = await this.db
-      .select({
-        appId: accessTokens.appId,
-        userId: accessTokens.userId,
-        expiresAt: accessTokens.expiresAt,
-        fence: sql<string | null>`(SELECT ${appFences.state} FROM ${appFences} WHERE ${appFences.appId} = ${accessTokens.appId})`,
-      })
-      .from(accessTokens)
-      .where(and(eq(accessTokens.tokenHash, sha256Base64url(token)), gt(accessTokens.expiresAt, now)))
-      .get();
-    return row ?? null;
+  async resolve(token: string, now: number, appId: string | null = null): Promise<{ grant: TokenGrant | null; fence: string | null }> {
+    const rows = await this.db.all<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
+      SELECT t.app_id, t.user_id, t.expires_at,
+        (SELECT state FROM ${appFences} WHERE ${appFences.appId} = COALESCE(t.app_id, q.app)) AS fence
+      FROM (SELECT ${appId} AS app) AS q
+      LEFT JOIN ${accessTokens} AS t ON t.token_hash = ${sha256Base64url(token)} AND t.expires_at > ${now}`);
+    const row = rows[0];
+    const grant = row?.app_id ? { appId: row.app_id, userId: row.user_id, expiresAt: row.expires_at! } : null;
+    return { grant, fence: row?.fence ?? null };
   }
 
   /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */

@@ -162,9 +162,10 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
     if (id !== undefined && (id !== app.id || !appKeyMatches(svc, app, key ?? ""))) throw unauthorized(appId, "The app credentials are not valid");
   }
   if (token) {
-    const principal = (await resolveToken(svc, token, app))?.principal;
-    if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
-    return { app, principal };
+    const resolved = await resolveToken(svc, token, app);
+    if (!resolved || resolved.principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
+    // The token's app as its resolution found it: fresher than `app` if a move happened meanwhile.
+    return { app: resolved.app, principal: resolved.principal };
   }
   if (!basic && headerId === undefined) throw unauthorized(app.id, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   return { app, principal: null };
