@@ -17,8 +17,8 @@ import { root } from "./dev-server.mjs";
 const SHARD = /^USERS_(\d+)$/;
 
 /** The D1 bindings migrations go to, control database first; refuses gaps in USERS_n. */
-export function migrationTargets(env) {
-  const config = unstable_readConfig({ config: join(root, "wrangler.toml"), ...(env ? { env } : {}) }, {});
+export function migrationTargets(env, configPath = join(root, "wrangler.toml")) {
+  const config = unstable_readConfig({ config: configPath, ...(env ? { env } : {}) }, {});
   const bindings = config.d1_databases.map((d) => d.binding);
   const shards = bindings.filter((b) => SHARD.test(b)).sort((a, b) => Number(SHARD.exec(a)[1]) - Number(SHARD.exec(b)[1]));
   shards.forEach((b, i) => {
@@ -29,11 +29,12 @@ export function migrationTargets(env) {
 }
 
 /** Runs `wrangler d1 migrations apply` for each binding; throws on the first failure. */
-export function migrateAll({ remote = false, env = remote ? "production" : undefined, persistTo, quiet = false, extraEnv = {} } = {}) {
+export function migrateAll({ remote = false, env = remote ? "production" : undefined, persistTo, config, quiet = false, extraEnv = {} } = {}) {
   const wrangler = join(root, "node_modules", ".bin", "wrangler");
-  const targets = migrationTargets(env);
+  const targets = migrationTargets(env, config);
   for (const binding of targets) {
     const args = ["d1", "migrations", "apply", binding, remote ? "--remote" : "--local"];
+    if (config) args.push("--config", config);
     if (env) args.push("--env", env);
     if (persistTo) args.push("--persist-to", persistTo);
     const result = spawnSync(wrangler, args, {
