@@ -27,18 +27,19 @@ export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
 
 /** Resolves a reference to a user of the app; email and phone match verified addresses only. */
 export async function findUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User | null> {
+  const shard = svc.shard(app);
   switch (ref.by) {
     case "id":
-      return svc.shard(app).users.byId(app.id, ref.value);
+      return shard.users.byId(app.id, ref.value);
     case "loginName":
-      return svc.shard(app).users.byLoginName(app.id, ref.value);
+      return shard.users.byLoginName(app.id, ref.value);
     case "email":
-      return svc.shard(app).users.byEmail(app.id, ref.value, true);
+      return shard.users.byEmail(app.id, ref.value, true);
     case "phone":
-      return svc.shard(app).users.byPhone(app.id, ref.value, true);
+      return shard.users.byPhone(app.id, ref.value, true);
     case "me":
       if (principal?.kind !== "user") throw new CoreError("unauthenticated", "'me' needs a user's access token");
-      return svc.shard(app).users.byId(app.id, principal.userId);
+      return shard.users.byId(app.id, principal.userId);
   }
 }
 

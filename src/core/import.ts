@@ -177,22 +177,23 @@ function updateFields(record: ImportRecord, row: NewUser, withPassword: boolean)
 }
 
 async function write(svc: Services, app: App, planned: Planned[], results: Map<number, ImportResult>): Promise<void> {
+  const shard = svc.shard(app);
   const inserts = planned.filter((p) => !p.existing);
   const updates = planned.filter((p) => p.existing);
   const insertGroups: Planned[][] = [];
   for (let i = 0; i < inserts.length; i += ROWS_PER_INSERT) insertGroups.push(inserts.slice(i, i + ROWS_PER_INSERT));
   const statements = [
-    ...insertGroups.map((group) => svc.shard(app).users.insertManyStatement(group.map((p) => p.row))),
+    ...insertGroups.map((group) => shard.users.insertManyStatement(group.map((p) => p.row))),
     ...updates.flatMap((p) => {
-      const update = svc.shard(app).users.importUpdateStatement(p.existing!.appId, p.existing!.id, p.fields!, p.row.changedAt);
+      const update = shard.users.importUpdateStatement(p.existing!.appId, p.existing!.id, p.fields!, p.row.changedAt);
       // A replaced password ends the sessions made with the old one, as any password change does.
-      return p.fields!.passwordHash !== undefined ? [update, svc.shard(app).tokens.revokeUserStatement(p.existing!.appId, p.existing!.id)] : [update];
+      return p.fields!.passwordHash !== undefined ? [update, shard.tokens.revokeUserStatement(p.existing!.appId, p.existing!.id)] : [update];
     }),
   ];
   if (statements.length === 0) return;
   let outcomes: ({ id: string }[] | null)[];
   try {
-    const all = (await svc.shard(app).db.batch(statements as unknown as [(typeof statements)[0]])) as unknown[];
+    const all = (await shard.db.batch(statements as unknown as [(typeof statements)[0]])) as unknown[];
     outcomes = all.map((r) => (Array.isArray(r) ? (r as { id: string }[]) : null));
   } catch (e) {
     if (isFenceError(e)) throw e;
@@ -202,11 +203,11 @@ async function write(svc: Services, app: App, planned: Planned[], results: Map<n
     for (const p of [...inserts, ...updates]) {
       try {
         const [rows] = p.existing
-          ? await svc.shard(app).db.batch([
-              svc.shard(app).users.importUpdateStatement(p.existing.appId, p.existing.id, p.fields!, p.row.changedAt),
-              ...(p.fields!.passwordHash !== undefined ? [svc.shard(app).tokens.revokeUserStatement(p.existing.appId, p.existing.id)] : []),
+          ? await shard.db.batch([
+              shard.users.importUpdateStatement(p.existing.appId, p.existing.id, p.fields!, p.row.changedAt),
+              ...(p.fields!.passwordHash !== undefined ? [shard.tokens.revokeUserStatement(p.existing.appId, p.existing.id)] : []),
             ])
-          : [await svc.shard(app).users.insertManyStatement([p.row])];
+          : [await shard.users.insertManyStatement([p.row])];
         report(p, (rows as { id: string }[]).length === 1, results);
       } catch (e) {
         if (isFenceError(e)) throw e;

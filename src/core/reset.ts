@@ -113,6 +113,7 @@ async function enforceLimit(svc: Services, key: string, rule: { limit: number; w
  * password stays valid until the reset completes.
  */
 export async function requestReset(svc: Services, app: App, req: ResetRequest): Promise<ResetResult> {
+  const shard = svc.shard(app);
   const { delivery, principal } = req;
   if (delivery.via === "code_link" && delivery.urlTemplate) {
     // Only the app's admin chooses where a reset link points: a link to an attacker's site, in
@@ -171,8 +172,8 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
       ? renderUrlTemplate(urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
       : hostedResetLink(req.origin, app, user.id, kind === "code" ? linkSegment(code, codeId) : code);
   }
-  const prepared = svc.shard(app).codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
-  const [, [, bumped]] = await Promise.all([prepared.stored, svc.shard(app).db.batch([prepared.statement, svc.shard(app).users.bumpSequenceStatement(app.id, user.id, now)])]);
+  const prepared = shard.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
+  const [, [, bumped]] = await Promise.all([prepared.stored, shard.db.batch([prepared.statement, shard.users.bumpSequenceStatement(app.id, user.id, now)])]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
 
   if (delivery.via === "return_code") return { sequence, changedAt: now, code };
@@ -293,11 +294,12 @@ export async function completeResetFor(
  * consumed in the same D1 transaction that stores the new hash.
  */
 export async function completeReset(svc: Services, app: App, input: CompleteReset): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user } = input;
   await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.shard(app).codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
+  const check = await shard.codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
   switch (check.status) {
     case "not_found":
     case "exhausted":
@@ -318,22 +320,22 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
     }
     const hash = await svc.hasher.hash(input.newPassword);
-    const live = svc.shard(app).codes.liveCondition(app.id, user.id, check.codeId, now);
-    const [, changed, consumedRows] = await svc.shard(app).db.batch([
-      svc.shard(app).tokens.revokeUserStatement(app.id, user.id, live),
-      svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
-      svc.shard(app).codes.consumeStatement(app.id, user.id, check.codeId, now),
+    const live = shard.codes.liveCondition(app.id, user.id, check.codeId, now);
+    const [, changed, consumedRows] = await shard.db.batch([
+      shard.tokens.revokeUserStatement(app.id, user.id, live),
+      shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
+      shard.codes.consumeStatement(app.id, user.id, check.codeId, now),
       // A completed reset ends an automatic lockout (not an admin's lock) and the user's sessions.
-      svc.shard(app).guards.clearStatement(app.id, user.id),
-      svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
+      shard.guards.clearStatement(app.id, user.id),
+      shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
-    svc.defer(svc.shard(app).codes.forget(app.id, user.id, check.codeId));
+    svc.defer(shard.codes.forget(app.id, user.id, check.codeId));
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
-    if (!consumed) await svc.shard(app).codes.refund(app.id, user.id, check.codeId);
+    if (!consumed) await shard.codes.refund(app.id, user.id, check.codeId);
   }
 }
 
@@ -348,6 +350,7 @@ export interface ChangePassword {
 
 /** Changes a password by the user (old password) or an app admin (none); revokes every token. */
 export async function changePassword(svc: Services, app: App, input: ChangePassword): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user, principal } = input;
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
   const asAdmin = principal!.kind === "admin" && (input.oldPassword === undefined || input.oldPassword === null);
@@ -364,13 +367,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   const now = svc.now();
   const hash = await svc.hasher.hash(input.newPassword);
   if (asAdmin) {
-    const [changed] = await svc.shard(app).db.batch([
-      svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
-      svc.shard(app).tokens.revokeUserStatement(app.id, user.id),
-      svc.shard(app).users.clearResetStatement(app.id, user.id, now),
+    const [changed] = await shard.db.batch([
+      shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
+      shard.tokens.revokeUserStatement(app.id, user.id),
+      shard.users.clearResetStatement(app.id, user.id, now),
       // A password set by the admin ends an automatic lockout and the user's sessions too.
-      svc.shard(app).guards.clearStatement(app.id, user.id),
-      svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
+      shard.guards.clearStatement(app.id, user.id),
+      shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
@@ -378,13 +381,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   // The old password was checked against the hash read above. A reset (or another change) may
   // have landed since: write only if that hash is still the user's, every statement guarded,
   // the password last (it ends the condition the others test).
-  const unchanged = svc.shard(app).users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
-  const [, , , , changed] = await svc.shard(app).db.batch([
-    svc.shard(app).tokens.revokeUserStatement(app.id, user.id, unchanged),
-    svc.shard(app).guards.clearStatement(app.id, user.id),
-    svc.shard(app).sessions.revokeUserStatement(app.id, user.id),
-    svc.shard(app).users.clearResetStatement(app.id, user.id, now, unchanged),
-    svc.shard(app).users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
+  const unchanged = shard.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
+  const [, , , , changed] = await shard.db.batch([
+    shard.tokens.revokeUserStatement(app.id, user.id, unchanged),
+    shard.guards.clearStatement(app.id, user.id),
+    shard.sessions.revokeUserStatement(app.id, user.id),
+    shard.users.clearResetStatement(app.id, user.id, now, unchanged),
+    shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
   ]);
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });

@@ -74,10 +74,11 @@ export async function createSession(
 
 /** The live session and its user, or the error for a missing, expired or foreign one. */
 async function liveSession(svc: Services, app: App, sessionId: string): Promise<SessionView> {
-  const session = await svc.shard(app).sessions.get(app.id, sessionId);
+  const shard = svc.shard(app);
+  const session = await shard.sessions.get(app.id, sessionId);
   if (!session) throw new CoreError("session_not_found", "Session does not exist");
   if (session.expiresAt !== null && session.expiresAt <= svc.now()) throw new CoreError("session_expired", "Session has expired");
-  const user = await svc.shard(app).users.byId(app.id, session.userId);
+  const user = await shard.users.byId(app.id, session.userId);
   if (!user) throw new CoreError("session_not_found", "Session does not exist");
   return { session, user };
 }
@@ -125,10 +126,11 @@ export async function getSession(svc: Services, app: App, principal: Principal |
 
 /** DeleteSession: with the session token, or by the app's admin. An unknown session is NotFound. */
 export async function deleteSession(svc: Services, app: App, principal: Principal | null, sessionId: string, sessionToken: string | undefined): Promise<SessionRow> {
-  const session = await svc.shard(app).sessions.get(app.id, sessionId);
+  const shard = svc.shard(app);
+  const session = await shard.sessions.get(app.id, sessionId);
   if (!session) throw new CoreError("session_not_found", "Session does not exist");
   authorize(svc, app, principal, session, sessionToken);
-  await svc.shard(app).sessions.delete(app.id, sessionId);
+  await shard.sessions.delete(app.id, sessionId);
   return session;
 }
 
@@ -140,12 +142,13 @@ export async function listSessions(
   filter: { ids?: string[]; userId?: string },
   limit: number,
 ): Promise<SessionView[]> {
+  const shard = svc.shard(app);
   requireAdmin(app, principal);
   const now = svc.now();
-  const rows = (await svc.shard(app).sessions.list(app.id, filter, limit)).filter((s) => s.expiresAt === null || s.expiresAt > now);
+  const rows = (await shard.sessions.list(app.id, filter, limit)).filter((s) => s.expiresAt === null || s.expiresAt > now);
   const views: SessionView[] = [];
   for (const session of rows) {
-    const user = await svc.shard(app).users.byId(app.id, session.userId);
+    const user = await shard.users.byId(app.id, session.userId);
     if (user) views.push({ session, user });
   }
   return views;

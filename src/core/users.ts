@@ -43,6 +43,7 @@ export interface Registration {
 
 /** `caller`: who asks and from where, for the per-IP registration limit (checked before anything else). */
 export async function register(svc: Services, app: App, input: Registration, caller?: AnonymousCaller): Promise<User> {
+  const shard = svc.shard(app);
   if (caller) await throttleAnonymous(svc, app, "register", caller);
   if (input.userId !== undefined && !isValidUserId(input.userId)) {
     throw new CoreError("invalid_input", "userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"", { field: "userId" });
@@ -58,15 +59,15 @@ export async function register(svc: Services, app: App, input: Registration, cal
   }
   const now = svc.now();
   const row = newUserRow(app, input, passwordHash, now);
-  const taken = await svc.shard(app).users.conflict(row);
+  const taken = await shard.users.conflict(row);
   if (taken) throw userExists(taken);
   // Hash only once we know the insert can succeed: the hash is the expensive part.
   if (input.password !== undefined) {
     row.passwordHash = await svc.hasher.hash(input.password);
     row.passwordChangedAt = now;
   }
-  if (!(await svc.shard(app).users.insert(row))) throw userExists((await svc.shard(app).users.conflict(row)) ?? "loginName");
-  const user = await svc.shard(app).users.byId(app.id, row.id);
+  if (!(await shard.users.insert(row))) throw userExists((await shard.users.conflict(row)) ?? "loginName");
+  const user = await shard.users.byId(app.id, row.id);
   if (!user) throw new Error("registered user vanished");
   return user;
 }
@@ -177,6 +178,7 @@ export interface IssuedToken {
 
 /** Issues a user token; `requestedExpiry` (ms) is honoured up to the app's maximum lifetime. */
 export async function issueUserToken(svc: Services, app: App, user: User, requestedExpiry?: number): Promise<IssuedToken> {
+  const shard = svc.shard(app);
   const now = svc.now();
   const longest = now + app.settings.accessTokenLifetimeSeconds * 1000;
   if (requestedExpiry !== undefined && requestedExpiry <= now) {
@@ -184,9 +186,9 @@ export async function issueUserToken(svc: Services, app: App, user: User, reques
   }
   const expiresAt = Math.min(requestedExpiry ?? longest, longest);
   // Issued only while the user still has the password that was just checked and is enabled.
-  const token = user.passwordHash ? await svc.shard(app).tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
+  const token = user.passwordHash ? await shard.tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
   if (!token) {
-    const current = await svc.shard(app).users.byId(app.id, user.id);
+    const current = await shard.users.byId(app.id, user.id);
     if (current?.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
   }
@@ -279,13 +281,14 @@ async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Pr
 
 /** Disables or enables a user (app admin only); disabling kills every token the user holds. */
 export async function setUserDisabled(svc: Services, app: App, principal: Principal | null, user: User, disabled: boolean): Promise<void> {
+  const shard = svc.shard(app);
   if (!isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "Only an app admin can change a user's status");
   }
   const now = svc.now();
   if (disabled) {
-    await svc.shard(app).db.batch([svc.shard(app).users.setDisabledStatement(app.id, user.id, true, now), svc.shard(app).tokens.revokeUserStatement(app.id, user.id), svc.shard(app).sessions.revokeUserStatement(app.id, user.id)]);
+    await shard.db.batch([shard.users.setDisabledStatement(app.id, user.id, true, now), shard.tokens.revokeUserStatement(app.id, user.id), shard.sessions.revokeUserStatement(app.id, user.id)]);
   } else {
-    await svc.shard(app).users.setDisabledStatement(app.id, user.id, false, now);
+    await shard.users.setDisabledStatement(app.id, user.id, false, now);
   }
 }
