@@ -265,7 +265,13 @@ async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Pr
     }
     return grant && grant.appId === inApp.id ? { principal: principalOf(grant), app: inApp } : null;
   }
-  const answers = await Promise.allSettled(svc.shards.map((s) => svc.shardAt(s.index).tokens.resolve(token, now)));
+  // A shard behind on its schema is not asked; if the token is found nowhere else, it answers for it (503).
+  const answers = await Promise.allSettled(
+    svc.shards.map(async (s) => {
+      await ensureShardReady(svc, { shard: s.index });
+      return svc.shardAt(s.index).tokens.resolve(token, now);
+    }),
+  );
   for (const [index, answer] of answers.entries()) {
     const found = answer.status === "fulfilled" ? answer.value : null;
     if (!found?.grant || movedAway(found.fence)) continue;
@@ -273,7 +279,8 @@ async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Pr
     // A copy left in a shard the app no longer lives in (a move not yet purged) does not count.
     if (app && app.shard === index) return { principal: principalOf(found.grant), app };
   }
-  // Not found anywhere that answered; a shard that failed might have held it, so that is a fault, not a "no".
+  // Not found anywhere that answered; a shard that failed might have held it, so that is a fault
+  // (or, for a shard behind on its schema, a 503), not a "no".
   const failed = answers.find((a) => a.status === "rejected");
   if (failed) throw failed.reason;
   return null;
