@@ -11,7 +11,8 @@
 //
 // Scale with: BENCH_REPEATS (3), BENCH_CONCURRENCY (1,16,64), BENCH_REQUESTS (40: requests per
 // phase of a cheap route at concurrency 1; 2 per client above), BENCH_HASH_REQUESTS (8: the same
-// for hashing routes; 1 per client above — a burst), BENCH_SCRYPT_SAMPLES (5).
+// for hashing routes; 1 per client above — a burst), BENCH_SCRYPT_SAMPLES (5). BENCH_HASHES=0 and
+// BENCH_SHARDS=0 leave out the imported-hash and the 1-vs-3-shard parts that follow.
 import { scryptSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -188,6 +189,8 @@ try {
 
 // Imported hash formats and the bulk import: a second wrangler dev, after this one has stopped.
 if (process.env.BENCH_HASHES !== "0") await import("./hashes.mjs");
+// Sign-in and request-reset with the users in 1 and in 3 shards, under the same load (bench/shards.mjs).
+if (process.env.BENCH_SHARDS !== "0") await import("./shards.mjs");
 
 function kib(n) {
   return `${(n / 1024).toFixed(0)} KiB`;

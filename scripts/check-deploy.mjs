@@ -13,7 +13,11 @@ import { root } from "./dev-server.mjs";
 
 const ENV = "production";
 const WORKER_NAME = "latchkey";
-/** Every binding src/config/env.ts declares that wrangler.toml must provide. */
+/**
+ * Every binding src/config/env.ts declares that wrangler.toml must provide. D1 also needs the
+ * user-data shards USERS_0 … USERS_n (at least USERS_0, no gaps), checked apart; both sides must
+ * declare the same ones (wrangler warns otherwise, as bindings are not inherited).
+ */
 const BINDINGS = {
   d1: ["DB"],
   kv: ["CODES"],
@@ -30,9 +34,25 @@ const check = (ok, message) => {
 };
 const same = (a, b) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 
+const SHARD = /^USERS_(\d+)$/;
+const shardNames = {};
+
+/** The shard bindings of a configuration, in order, and what is wrong with them. */
+function shardsOf(config, where) {
+  const shards = config.d1_databases.filter((d) => SHARD.test(d.binding));
+  const names = shards.map((d) => d.binding).sort((a, b) => Number(SHARD.exec(a)[1]) - Number(SHARD.exec(b)[1]));
+  check(names.length > 0, `${where} declares no user-data shard: add a [[d1_databases]] block with binding = "USERS_0" (docs/upgrading.md)`);
+  names.forEach((name, i) => check(name === `USERS_${i}`, `${where} numbers its shards ${JSON.stringify(names)}: they must be USERS_0 … USERS_n without gaps`));
+  for (const d of shards) {
+    check(Boolean(d.database_id), `${where} binds ${d.binding} without a database_id`);
+    check(d.migrations_dir === "migrations", `${where} binds ${d.binding} with migrations_dir ${JSON.stringify(d.migrations_dir)}: every database takes migrations/ (npm run migrate)`);
+  }
+  return names;
+}
+
 function bindingsOf(config) {
   return {
-    d1: config.d1_databases.map((d) => d.binding),
+    d1: config.d1_databases.map((d) => d.binding).filter((b) => !SHARD.test(b)),
     kv: config.kv_namespaces.map((k) => k.binding),
     durableObjects: config.durable_objects.bindings.map((b) => b.name),
     queueProducers: config.queues.producers?.map((p) => p.binding) ?? [],
@@ -55,6 +75,7 @@ for (const [config, where] of [
   [local, "the top level"],
 ]) {
   const found = bindingsOf(config);
+  shardNames[where] = shardsOf(config, where);
   for (const [kind, names] of Object.entries(BINDINGS)) {
     check(same(found[kind], names), `${where} declares ${kind} bindings ${JSON.stringify(found[kind])}, expected ${JSON.stringify(names)}`);
   }
@@ -62,6 +83,8 @@ for (const [config, where] of [
   check(same(consumers, QUEUES), `${where} consumes ${JSON.stringify(consumers)}, expected ${JSON.stringify(QUEUES)}`);
   check(config.migrations.some((m) => same(m.new_sqlite_classes ?? [], ["RateLimiter", "DevOutbox"])), `${where} has no Durable Object migration for RateLimiter and DevOutbox`);
 }
+
+check(same(shardNames[`[env.${ENV}]`] ?? [], shardNames["the top level"] ?? []), `[env.${ENV}] and the top level declare different shards: ${JSON.stringify(shardNames)}`);
 
 // package.json and the README must aim at the environment that holds the production bindings.
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -72,6 +95,10 @@ const cloudflareCommands = readme
   .filter((line) => /wrangler (secret put|d1 migrations apply \S+ --remote|deploy)\b/.test(line) && !line.trim().startsWith("#"));
 check(cloudflareCommands.length > 0, "README.md shows no wrangler secret put / d1 migrations apply --remote command");
 for (const line of cloudflareCommands) check(line.includes(`--env ${ENV}`), `README.md runs a Cloudflare command without --env ${ENV}: ${line.trim()}`);
+// Migrations go to every database: the README's deploy steps use the one command that does so.
+check(pkg.scripts.migrate === "node scripts/migrate.mjs", `package.json's migrate script is ${JSON.stringify(pkg.scripts.migrate)}`);
+check(/npm run migrate -- --remote/.test(readme), "README.md does not apply migrations with `npm run migrate -- --remote` (every database: DB and each USERS_n)");
+const productionShards = production.d1_databases.filter((d) => SHARD.test(d.binding)).map((d) => d.binding);
 
 // The bundle builds and wrangler reports the bindings it would upload.
 const outdir = mkdtempSync(join(tmpdir(), "latchkey-deploy-"));
@@ -86,7 +113,7 @@ try {
   const output = `${result.stdout}\n${result.stderr}`;
   check(result.status === 0, `wrangler deploy --dry-run failed (${result.status}):\n${output}`);
   check(!/WARNING/.test(output), `wrangler deploy --dry-run warned:\n${output}`);
-  for (const name of Object.values(BINDINGS).flat()) check(new RegExp(`env\\.${name}\\b`).test(output), `the dry run does not bind env.${name}`);
+  for (const name of [...Object.values(BINDINGS).flat(), ...productionShards]) check(new RegExp(`env\\.${name}\\b`).test(output), `the dry run does not bind env.${name}`);
   check(/env\.ENVIRONMENT \("production"\)/.test(output), `the dry run does not set ENVIRONMENT to "production"`);
   const files = readdirSync(outdir).filter((f) => f.endsWith(".js"));
   check(files.length > 0, "the dry run wrote no bundle");

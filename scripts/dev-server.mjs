@@ -1,7 +1,7 @@
 // Starts `wrangler dev` for local development and end-to-end tests: applies the local D1
-// migrations, serves (on loopback unless told otherwise) with development settings, and seeds the demo app.
+// migrations to the control database and both local shards, serves (on loopback unless told otherwise) with development settings, and seeds the demo app.
 // Development-only values live here and in nothing that is deployed.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { networkInterfaces } from "node:os";
@@ -27,10 +27,10 @@ export const DEMO_APP = {
 export const offlineEnv = () => ({ WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
 const quietEnv = () => ({ ...process.env, ...offlineEnv(), WRANGLER_LOG_SANITIZE: "true", CI: process.env.CI ?? "" });
 
-export function applyMigrations(persistTo) {
-  const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
-  const result = spawnSync(wrangler, args, { cwd: root, env: { ...quietEnv(), CI: "true" }, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
+/** The local migrations, for the control database and every shard (scripts/migrate.mjs). */
+export async function applyMigrations(persistTo, config) {
+  const { migrateAll } = await import("./migrate.mjs");
+  migrateAll({ persistTo, config, quiet: true, extraEnv: { ...offlineEnv(), CI: "true", WRANGLER_LOG_SANITIZE: "true" } });
 }
 
 const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
@@ -48,15 +48,17 @@ export function lanAddress() {
  * listen on (0.0.0.0: every interface, for a phone on the LAN). `url` is the address links in
  * messages use (PUBLIC_URL): given, else the listening address (the LAN address for 0.0.0.0).
  * `logFile`, when given, gets everything wrangler and workerd print (tests count error lines in it).
+ * `config` names another wrangler configuration than the repository's (the shard bench's).
  */
-export async function startDevServer({ port = 8787, host = "127.0.0.1", publicUrl, persistTo, inherit = false, vars = {}, logFile } = {}) {
-  applyMigrations(persistTo);
+export async function startDevServer({ port = 8787, host = "127.0.0.1", publicUrl, persistTo, inherit = false, vars = {}, logFile, config } = {}) {
+  await applyMigrations(persistTo, config);
   const reachable = WILDCARD.has(host) ? lanAddress() : host;
   const url = (publicUrl ?? `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`).replace(/\/+$/, "");
   const local = `http://${WILDCARD.has(host) ? "127.0.0.1" : reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
   const varArgs = Object.entries({ ENVIRONMENT: "development", ADMIN_TOKEN: DEV_ADMIN_TOKEN, PUBLIC_URL: url, QUEUE_KEY: DEV_QUEUE_KEY, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const args = ["dev", "--ip", host, "--port", String(port), "--show-interactive-dev-session=false", ...varArgs];
   if (persistTo) args.push("--persist-to", persistTo);
+  if (config) args.push("--config", config);
   const child = spawn(wrangler, args, { cwd: root, env: quietEnv(), stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"] });
   let output = "";
   if (!inherit) {

@@ -54,8 +54,9 @@ app.use("/zitadel.user.v2.UserService/*", cors);
 app.use("/zitadel.session.v2.SessionService/*", cors);
 
 app.get("/", (c) => c.json({ service: "latchkey", dialects: ["/api (Kii Cloud)", "/v2 (ZITADEL v2 User Service)"] }));
-// For uptime monitors: 200 when D1, KV, the limiter and the queue all answer, else 503 naming
-// which did not. No authentication, and nothing in it that is secret.
+// For uptime monitors: 200 when the control database and every shard (each with its schema up to
+// date), KV, the limiter and the queue all answer, else 503 naming which did not. No
+// authentication, and nothing in it that is secret.
 app.get("/healthz", async (c) => {
   const report = await checkHealth(c.var.svc);
   c.header("Cache-Control", "no-store");

@@ -2,10 +2,7 @@
 import { app } from "./app";
 import type { Env } from "./config/env";
 import { deliverBatch } from "./delivery/consumer";
-import { openDatabase } from "./storage/db";
-import { VerificationStore } from "./storage/verification";
-import { SessionStore } from "./storage/sessions";
-import { TokenStore } from "./storage/tokens";
+import { shardBindings, ShardStores } from "./storage/shards";
 
 export { RateLimiter } from "./storage/limiter";
 export { DevOutbox } from "./storage/outbox";
@@ -18,9 +15,16 @@ export default {
     await deliverBatch(batch, env);
   },
   // The cron trigger in wrangler.toml: expired access tokens and sessions are refused anyway;
-  // this only keeps the tables from growing.
+  // this only keeps the tables from growing, in every shard. A shard's failure does not stop the others.
   async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
-    const db = openDatabase(env.DB);
-    await Promise.all([new TokenStore(db).purgeExpired(Date.now()), new VerificationStore(db).purgeExpired(Date.now()), new SessionStore(db).purgeExpired(Date.now())]);
+    const now = Date.now();
+    const results = await Promise.allSettled(
+      shardBindings(env).flatMap((binding) => {
+        const shard = new ShardStores(binding, env.CODES);
+        return [shard.tokens.purgeExpired(now), shard.verifications.purgeExpired(now), shard.sessions.purgeExpired(now)];
+      }),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,4 +1,5 @@
 // Helpers for tests that drive the Worker through its own fetch handler, as a client would.
+import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 
@@ -15,6 +16,62 @@ export function call(path: string, init: RequestInit & { json?: unknown } = {}):
   return (exports as unknown as { default: Fetcher }).default.fetch(new Request(ORIGIN + path, { ...init, headers, body }));
 }
 
+/**
+ * The D1 database that holds an app's users, tokens, sessions and reset state: the shard
+ * (binding USERS_n) its row in the control database (DB) names. Tests that look at such rows
+ * directly look there.
+ */
+export async function shardOf(app: string | { appId: string }): Promise<D1Database> {
+  const appId = typeof app === "string" ? app : app.appId;
+  const row = await env.DB.prepare("SELECT shard FROM apps WHERE id = ?").bind(appId).first<{ shard: number }>();
+  if (!row) throw new Error(`no app ${appId} in the control database`);
+  const shard = env[`USERS_${row.shard}`];
+  if (!shard) throw new Error(`app ${appId} names shard ${row.shard}, which is not bound`);
+  return shard;
+}
+
+/** Every user-data shard bound in the tests (wrangler.toml's top level: USERS_0 and USERS_1). */
+export const shards = (): D1Database[] => [env.USERS_0!, env.USERS_1!];
+
+const COUNT = /^\s*SELECT\s+COUNT\(\*\)/i;
+
+/**
+ * The user-data shards seen as the one database they replaced, for tests that look at rows by a
+ * user's id without caring where they live: `first` answers the first row any shard has (a
+ * `SELECT COUNT(*)` sums the shards' counts), `all` concatenates, `run` runs everywhere. Tests of
+ * routing itself look at one shard (shardOf).
+ */
+export const everyShard = {
+  prepare(sql: string) {
+    let params: unknown[] = [];
+    const statement = {
+      bind(...values: unknown[]) {
+        params = values;
+        return statement;
+      },
+      async first<T = Record<string, unknown>>(column?: string): Promise<T | null> {
+        const rows = await Promise.all(shards().map((d) => (column ? d.prepare(sql).bind(...params).first(column) : d.prepare(sql).bind(...params).first())));
+        if (COUNT.test(sql)) {
+          if (column) return rows.reduce<number>((n, r) => n + Number(r ?? 0), 0) as T;
+          const sum: Record<string, number> = {};
+          for (const row of rows) for (const [k, v] of Object.entries((row ?? {}) as Record<string, unknown>)) sum[k] = (sum[k] ?? 0) + Number(v);
+          return sum as T;
+        }
+        return (rows.find((r) => r !== null && r !== undefined) ?? null) as T | null;
+      },
+      async all<T = Record<string, unknown>>(): Promise<{ results: T[] }> {
+        const parts = await Promise.all(shards().map((d) => d.prepare(sql).bind(...params).all<T>()));
+        return { results: parts.flatMap((p) => p.results) };
+      },
+      async run(): Promise<{ meta: { changes: number } }> {
+        const parts = await Promise.all(shards().map((d) => d.prepare(sql).bind(...params).run()));
+        return { meta: { changes: parts.reduce((n, p) => n + p.meta.changes, 0) } };
+      },
+    };
+    return statement;
+  },
+};
+
 export interface TestApp {
   appId: string;
   appKey: string;
@@ -29,11 +86,11 @@ export interface TestApp {
  * users whose addresses must receive resets at once, so apps made here trust registered
  * addresses unless the test says otherwise (`verification` or the legacy `trustRegisteredAddresses`).
  */
-export async function createApp(settings: Record<string, unknown> = {}): Promise<TestApp> {
+export async function createApp(settings: Record<string, unknown> = {}, options: { shard?: number } = {}): Promise<TestApp> {
   if (!("verification" in settings) && !("trustRegisteredAddresses" in settings)) {
     settings = { ...settings, verification: { email: "trusted", phone: "trusted" } };
   }
-  const res = await call("/admin/apps", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: { settings } });
+  const res = await call("/admin/apps", { method: "POST", headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: { settings, ...options } });
   expect(res.status).toBe(201);
   return res.json();
 }

@@ -6,7 +6,10 @@ import type { RateLimiter } from "../storage/limiter";
 import type { DevOutbox } from "../storage/outbox";
 
 export interface Env {
+  /** The control database: apps, their settings and which shard holds each app's users. */
   DB: D1Database;
+  /** User-data shards USERS_0 … USERS_n (storage/shards.ts); without any, DB serves as the one shard. */
+  [shard: `USERS_${number}`]: D1Database | undefined;
   CODES: KVNamespace;
   LIMITER: DurableObjectNamespace<RateLimiter>;
   OUTBOX: DurableObjectNamespace<DevOutbox>;

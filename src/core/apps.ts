@@ -8,6 +8,7 @@ import { numericId, randomString, randomToken } from "../lib/random";
 import type { App } from "../storage/apps";
 import { CoreError, isCoreError } from "./errors";
 import type { Services } from "./services";
+import { anchorApp, ensureControlReady, ensureShardReady, placeApp, purgeApp } from "./shards";
 import { validateUrlTemplate } from "./url-template";
 import { hashClientSecret } from "./users";
 
@@ -23,6 +24,8 @@ export interface NewAppInput {
   appId?: string;
   name?: string;
   settings?: unknown;
+  /** The shard for the app's users; by default the least-loaded one (core/shards.ts placeApp). */
+  shard?: number;
 }
 
 export interface CreatedApp {
@@ -102,12 +105,15 @@ export const describeApp = (app: App) => ({
   settings: { ...app.settings, delivery: maskDeliverySettings(app.settings.delivery), events: maskEventSettings(app.settings.events) },
   createdAt: new Date(app.createdAt).toISOString(),
   changedAt: new Date(app.changedAt).toISOString(),
+  /** Where the app's users live (binding USERS_{shard}); `moving` names the target of an unfinished move. */
+  routing: { shard: app.shard, version: app.routingVersion, moving: app.movingTo },
 });
 
 export type AppView = ReturnType<typeof describeApp>;
 
 export async function createApp(svc: Services, input: NewAppInput, fixed?: { appKey: string; clientId: string; clientSecret: string }): Promise<CreatedApp> {
   const settings = parseSettings(input.settings, svc.config.development);
+  const shard = await placeApp(svc, input.shard);
   const now = svc.now();
   const clientSecret = fixed?.clientSecret ?? randomToken(32);
   const app: App = {
@@ -120,8 +126,18 @@ export async function createApp(svc: Services, input: NewAppInput, fixed?: { app
     settings,
     createdAt: now,
     changedAt: now,
+    shard,
+    routingVersion: 1,
+    movingTo: null,
+    movingSince: null,
   };
   if (!(await svc.apps.insert(app))) throw new CoreError("user_exists", `An app with id ${app.id} already exists`, { field: "appId" });
+  try {
+    await anchorApp(svc, app);
+  } catch (e) {
+    await svc.apps.delete(app.id);
+    throw e;
+  }
   return { app, clientSecret };
 }
 
@@ -163,11 +179,21 @@ export async function rotateAppCredentials(svc: Services, app: App, graceSeconds
   return { appKey, clientSecret, previousValidUntil: new Date(previousValidUntil).toISOString() };
 }
 
-/** The app, or null when there is none (faces decide how to say so). */
-export const findApp = (svc: Services, appId: string): Promise<App | null> => svc.apps.get(appId);
-
-export async function requireApp(svc: Services, appId: string): Promise<App> {
+/**
+ * The app a request names, or null when there is none (faces decide how to say so). Read from the
+ * control plane through a D1 session (a nearby replica may answer). An app whose shard cannot
+ * serve (unbound, or its schema behind the code) is refused with `unavailable`: a 503 in each dialect.
+ */
+export async function findApp(svc: Services, appId: string): Promise<App | null> {
+  await ensureControlReady(svc);
   const app = await svc.apps.get(appId);
+  if (app) await ensureShardReady(svc, app);
+  return app;
+}
+
+/** The app, for the operator: read from the control database's primary, whatever its shard's state. */
+export async function requireApp(svc: Services, appId: string): Promise<App> {
+  const app = await svc.apps.getPrimary(appId);
   if (!app) throw new CoreError("app_not_found", `No app with id ${appId}`, { field: "appId" });
   return app;
 }
@@ -185,6 +211,11 @@ export async function updateAppSettings(svc: Services, app: App, patch: unknown)
  */
 export const originAllowed = (svc: Services, origin: string, appId: string | null): Promise<boolean> => svc.apps.listsOrigin(origin, appId);
 
+/** Deletes the app: its control row first (requests stop finding it), then its users in its shard. */
 export async function deleteApp(svc: Services, appId: string): Promise<void> {
-  if (!(await svc.apps.delete(appId))) throw new CoreError("app_not_found", `No app with id ${appId}`, { field: "appId" });
+  const app = await svc.apps.getPrimary(appId);
+  if (!app || !(await svc.apps.delete(appId))) throw new CoreError("app_not_found", `No app with id ${appId}`, { field: "appId" });
+  await purgeApp(svc, app);
+  // An unfinished move may have copied rows to its target already.
+  if (app.movingTo !== null) await purgeApp(svc, { id: app.id, shard: app.movingTo });
 }

@@ -24,7 +24,10 @@ export type CoreErrorKind =
   | "session_token_invalid"
   | "state_conflict" // the user is not in a state the operation applies to (details.state says which)
   | "invalid_template"
-  | "unsupported";
+  | "unsupported"
+  // The app's shard cannot serve now: a move is copying its rows (writes refused for seconds), or
+  // the shard's schema is behind the code. Temporary: details.retryAfterSeconds says when to retry.
+  | "unavailable";
 
 /** Which rule of the password policy failed; the ZITADEL face maps each to its message id. */
 export type PolicyViolation = "min_length" | "max_length" | "lowercase" | "uppercase" | "number" | "symbol" | "same_as_old" | "breached";

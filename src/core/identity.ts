@@ -26,41 +26,21 @@ export const isValidUserId = (id: string) => USER_ID.test(id) && id !== "me";
 export const LOGIN_NAME = /^[\p{L}\p{N}._@+-]{3,64}$/u;
 
 /** Resolves a reference to a user of the app; email and phone match verified addresses only. */
-export async function findUser(svc: Services, app: Pick<App, "id">, ref: UserRef, principal?: Principal | null): Promise<User | null> {
+export async function findUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User | null> {
+  const shard = svc.shard(app);
   switch (ref.by) {
     case "id":
-      return svc.users.byId(app.id, ref.value);
+      return shard.users.byId(app.id, ref.value);
     case "loginName":
-      return svc.users.byLoginName(app.id, ref.value);
+      return shard.users.byLoginName(app.id, ref.value);
     case "email":
-      return svc.users.byEmail(app.id, ref.value, true);
+      return shard.users.byEmail(app.id, ref.value, true);
     case "phone":
-      return svc.users.byPhone(app.id, ref.value, true);
+      return shard.users.byPhone(app.id, ref.value, true);
     case "me":
       if (principal?.kind !== "user") throw new CoreError("unauthenticated", "'me' needs a user's access token");
-      return svc.users.byId(app.id, principal.userId);
+      return shard.users.byId(app.id, principal.userId);
   }
-}
-
-/** A user look-up started before the app was read and checked (lookUpEarly). */
-export interface EarlyLookup {
-  appId: string;
-  ref: UserRef;
-  user: Promise<User | null>;
-}
-
-/**
- * Starts the look-up of the user a request names while the app is still being read: it needs
- * only the app's id, so the two run side by side (one round trip fewer). Nothing is decided on
- * it until the caller has identified the app and passes it to an operation, which uses it only
- * for the same app and reference. "me" needs the caller's token first, so it is not started.
- */
-export function lookUpEarly(svc: Services, appId: string, ref: UserRef): EarlyLookup | undefined {
-  if (ref.by === "me") return undefined;
-  const user = findUser(svc, { id: appId }, ref);
-  // Marked handled: when identifying the app fails first, nobody awaits this one.
-  user.catch(() => {});
-  return { appId, ref, user };
 }
 
 export async function requireUser(svc: Services, app: App, ref: UserRef, principal?: Principal | null): Promise<User> {

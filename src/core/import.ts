@@ -3,6 +3,7 @@
 // and written in small batches. One entry's problem refuses that entry only; the rest goes on.
 import { emailKey, loginNameKey, type NewUser, type User } from "../storage/users";
 import type { App } from "../storage/apps";
+import { isFenceError } from "../storage/shards";
 import { numericId } from "../lib/random";
 import { CoreError, isCoreError } from "./errors";
 import { emitEvents, type EventSpec } from "./events";
@@ -10,6 +11,7 @@ import { E164, EMAIL, isValidUserId, LOGIN_NAME } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import type { Services } from "./services";
+import { ensureShardReady } from "./shards";
 import { UNKNOWN_PASSWORD } from "./hashes";
 import { acceptImportedHash, newUserRow, type Registration } from "./users";
 
@@ -65,6 +67,7 @@ export async function importUsers(
   entries: AsyncIterable<ImportEntry>,
   report: (result: ImportResult) => Promise<void> | void,
 ): Promise<{ created: number; updated: number; refused: number }> {
+  await ensureShardReady(svc, app);
   const totals = { created: 0, updated: 0, refused: 0 };
   // Every key seen in this import, with its line: a later line with the same key is a duplicate.
   const seen = new Map<string, number>();
@@ -120,7 +123,7 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
     }
   }
 
-  const existing = await svc.users.findForImport(
+  const existing = await svc.shard(app).users.findForImport(
     app.id,
     valid.flatMap((v) => (v.record.userId !== undefined ? [v.record.userId] : [])),
     valid.flatMap((v) => (v.record.loginName !== undefined ? [loginNameKey(v.record.loginName)] : [])),
@@ -157,7 +160,7 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
     planned.push({ line, record, existing: match, row, ...(match ? { fields: updateFields(record, row, passwordHash !== null && mayReplacePassword) } : {}) });
   }
 
-  await write(svc, planned, results);
+  await write(svc, app, planned, results);
   emitEvents(svc, app, importEvents(planned, results));
   return entries.map((e) => results.get(e.line)!);
 }
@@ -194,38 +197,41 @@ function updateFields(record: ImportRecord, row: NewUser, withPassword: boolean)
   return f;
 }
 
-async function write(svc: Services, planned: Planned[], results: Map<number, ImportResult>): Promise<void> {
+async function write(svc: Services, app: App, planned: Planned[], results: Map<number, ImportResult>): Promise<void> {
+  const shard = svc.shard(app);
   const inserts = planned.filter((p) => !p.existing);
   const updates = planned.filter((p) => p.existing);
   const insertGroups: Planned[][] = [];
   for (let i = 0; i < inserts.length; i += ROWS_PER_INSERT) insertGroups.push(inserts.slice(i, i + ROWS_PER_INSERT));
   const statements = [
-    ...insertGroups.map((group) => svc.users.insertManyStatement(group.map((p) => p.row))),
+    ...insertGroups.map((group) => shard.users.insertManyStatement(group.map((p) => p.row))),
     ...updates.flatMap((p) => {
-      const update = svc.users.importUpdateStatement(p.existing!.appId, p.existing!.id, p.fields!, p.row.changedAt);
+      const update = shard.users.importUpdateStatement(p.existing!.appId, p.existing!.id, p.fields!, p.row.changedAt);
       // A replaced password ends the sessions made with the old one, as any password change does.
-      return p.fields!.passwordHash !== undefined ? [update, svc.tokens.revokeUserStatement(p.existing!.appId, p.existing!.id)] : [update];
+      return p.fields!.passwordHash !== undefined ? [update, shard.tokens.revokeUserStatement(p.existing!.appId, p.existing!.id)] : [update];
     }),
   ];
   if (statements.length === 0) return;
   let outcomes: ({ id: string }[] | null)[];
   try {
-    const all = (await svc.db.batch(statements as unknown as [(typeof statements)[0]])) as unknown[];
+    const all = (await shard.db.batch(statements as unknown as [(typeof statements)[0]])) as unknown[];
     outcomes = all.map((r) => (Array.isArray(r) ? (r as { id: string }[]) : null));
-  } catch {
+  } catch (e) {
+    if (isFenceError(e)) throw e;
     // The batch is one transaction: an update that breaks a unique index (an email another user
     // holds) undoes it all. Replay one entry at a time to find and refuse just that one.
     outcomes = [];
     for (const p of [...inserts, ...updates]) {
       try {
         const [rows] = p.existing
-          ? await svc.db.batch([
-              svc.users.importUpdateStatement(p.existing.appId, p.existing.id, p.fields!, p.row.changedAt),
-              ...(p.fields!.passwordHash !== undefined ? [svc.tokens.revokeUserStatement(p.existing.appId, p.existing.id)] : []),
+          ? await shard.db.batch([
+              shard.users.importUpdateStatement(p.existing.appId, p.existing.id, p.fields!, p.row.changedAt),
+              ...(p.fields!.passwordHash !== undefined ? [shard.tokens.revokeUserStatement(p.existing.appId, p.existing.id)] : []),
             ])
-          : [await svc.users.insertManyStatement([p.row])];
+          : [await shard.users.insertManyStatement([p.row])];
         report(p, (rows as { id: string }[]).length === 1, results);
-      } catch {
+      } catch (e) {
+        if (isFenceError(e)) throw e;
         results.set(p.line, refuse(p.line, "another user of the app already has this login name, email address or phone number"));
       }
     }

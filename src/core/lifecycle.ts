@@ -24,13 +24,14 @@ const requireAdmin = (app: App, principal: Principal | null) => {
  * guard and every token, in one batch. The login name, email and phone are free at once.
  */
 export async function deleteUser(svc: Services, app: App, principal: Principal | null, user: User): Promise<void> {
+  const shard = svc.shard(app);
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
-  await svc.db.batch([
-    svc.tokens.revokeUserStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
-    svc.users.deleteResetStatement(app.id, user.id),
-    svc.guards.deleteStatement(app.id, user.id),
-    svc.users.deleteStatement(app.id, user.id),
+  await shard.db.batch([
+    shard.tokens.revokeUserStatement(app.id, user.id),
+    shard.sessions.revokeUserStatement(app.id, user.id),
+    shard.users.deleteResetStatement(app.id, user.id),
+    shard.guards.deleteStatement(app.id, user.id),
+    shard.users.deleteStatement(app.id, user.id),
   ]);
   audit(svc, "user.deleted", app, user, principal);
 }
@@ -41,6 +42,7 @@ export async function deleteUser(svc: Services, app: App, principal: Principal |
  * inactive one again; only an inactive one can be reactivated. Deactivating revokes every token.
  */
 export async function setUserActive(svc: Services, app: App, principal: Principal | null, user: User, active: boolean): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   requireAdmin(app, principal);
   const state = await accountState(svc, app, user);
   if (active && state !== "inactive") throw new CoreError("state_conflict", "The user is not deactivated", { state: "not_inactive" });
@@ -49,12 +51,12 @@ export async function setUserActive(svc: Services, app: App, principal: Principa
   const now = svc.now();
   let sequence: number | undefined;
   if (active) {
-    sequence = (await svc.users.setDisabledStatement(app.id, user.id, false, now))[0]?.sequence;
+    sequence = (await shard.users.setDisabledStatement(app.id, user.id, false, now))[0]?.sequence;
   } else {
-    const [changed] = await svc.db.batch([
-      svc.users.setDisabledStatement(app.id, user.id, true, now),
-      svc.tokens.revokeUserStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+    const [changed] = await shard.db.batch([
+      shard.users.setDisabledStatement(app.id, user.id, true, now),
+      shard.tokens.revokeUserStatement(app.id, user.id),
+      shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     sequence = changed[0]?.sequence;
   }
@@ -64,15 +66,16 @@ export async function setUserActive(svc: Services, app: App, principal: Principa
 
 /** ZITADEL LockUser (app admin): only an active or initial user; holds until UnlockUser; revokes tokens. */
 export async function lockUser(svc: Services, app: App, principal: Principal | null, user: User): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   requireAdmin(app, principal);
   const state = await accountState(svc, app, user);
   if (state !== "active" && state !== "initial") throw new CoreError("state_conflict", "Only an active or initial user can be locked", { state: "not_lockable" });
   const now = svc.now();
-  const [, bumped] = await svc.db.batch([
-    svc.guards.adminLockStatement(app.id, user.id),
-    svc.users.bumpSequenceStatement(app.id, user.id, now),
-    svc.tokens.revokeUserStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
+  const [, bumped] = await shard.db.batch([
+    shard.guards.adminLockStatement(app.id, user.id),
+    shard.users.bumpSequenceStatement(app.id, user.id, now),
+    shard.tokens.revokeUserStatement(app.id, user.id),
+    shard.sessions.revokeUserStatement(app.id, user.id),
   ]);
   emitEvent(svc, app, "user.locked", user.id, { actor: actorOf(principal), reason: "admin", lockedUntil: null });
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
@@ -80,10 +83,11 @@ export async function lockUser(svc: Services, app: App, principal: Principal | n
 
 /** ZITADEL UnlockUser (app admin): ends an admin's lock and an automatic one, and forgets failures. */
 export async function unlockUser(svc: Services, app: App, principal: Principal | null, user: User): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   requireAdmin(app, principal);
   if ((await accountState(svc, app, user)) !== "locked") throw new CoreError("state_conflict", "The user is not locked", { state: "not_locked" });
   const now = svc.now();
-  const [, bumped] = await svc.db.batch([svc.guards.deleteStatement(app.id, user.id), svc.users.bumpSequenceStatement(app.id, user.id, now)]);
+  const [, bumped] = await shard.db.batch([shard.guards.deleteStatement(app.id, user.id), shard.users.bumpSequenceStatement(app.id, user.id, now)]);
   audit(svc, "user.unlocked", app, user, principal);
   return { sequence: bumped[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }

@@ -18,21 +18,22 @@ export type PasswordCheck = "ok" | "wrong" | "locked";
  * the time of one hash is still spent, so a locked account answers as slowly as any other.
  */
 export async function checkPassword(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<PasswordCheck> {
+  const shard = svc.shard(app);
   const policy = app.settings.lockout;
   const now = svc.now();
-  const reservation = await svc.guards.reserve(app.id, user.id, { maxAttempts: policy.maxPasswordAttempts, decayMs: policy.failureDecaySeconds * 1000 }, now);
+  const reservation = await shard.guards.reserve(app.id, user.id, { maxAttempts: policy.maxPasswordAttempts, decayMs: policy.failureDecaySeconds * 1000 }, now);
   if (!reservation) {
     await svc.hasher.burn(password);
     return "locked";
   }
   if (await svc.hasher.verify(password, user.passwordHash)) {
     // Only a run of failures counts; a success (even one racing failures) starts afresh.
-    await svc.guards.succeeded(app.id, user.id);
+    await shard.guards.succeeded(app.id, user.id);
     return "ok";
   }
   if (reservation.attempt >= policy.maxPasswordAttempts) {
     const lockedAt = svc.now();
-    const until = await svc.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
+    const until = await shard.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
     if (until !== null) {
       emitEvent(svc, app, "user.locked", user.id, { actor: "system", reason: "password_attempts", lockedUntil: new Date(until).toISOString() });
       if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
@@ -71,7 +72,7 @@ export type AccountState = "active" | "initial" | "inactive" | "locked";
 
 export async function accountState(svc: Services, app: App, user: User): Promise<AccountState> {
   if (user.disabled) return "inactive";
-  const guard = await svc.guards.get(app.id, user.id);
+  const guard = await svc.shard(app).guards.get(app.id, user.id);
   if (guard && (guard.adminLocked || guard.lockedUntil > svc.now())) return "locked";
   return user.passwordHash ? "active" : "initial";
 }

@@ -7,7 +7,7 @@ import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
 import { CoreError } from "./errors";
 import { actorOf, emitEvent } from "./events";
-import { describeRef, type EarlyLookup, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
+import { describeRef, findUser, isAppAdmin, mayActOn, type Principal, type UserRef } from "./identity";
 import { enforcePasswordPolicy } from "./policy";
 import { constantTimeEqual, hmacSha256 } from "../lib/digest";
 import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
@@ -43,8 +43,6 @@ export interface ResetRequest {
    * app admin or the user) rather than an anonymous one (Kii: anyone may ask; a token only names "me").
    */
   authorized?: boolean;
-  /** The user's look-up, when the face started it beside the app's (lookUpEarly). */
-  early?: EarlyLookup | undefined;
 }
 
 export interface ResetResult extends ChangeDetails {
@@ -121,6 +119,7 @@ async function enforceLimits(svc: Services, checks: { key: string; rule: LimitRu
  * password stays valid until the reset completes.
  */
 export async function requestReset(svc: Services, app: App, req: ResetRequest): Promise<ResetResult> {
+  const shard = svc.shard(app);
   const { delivery, principal } = req;
   if (delivery.via === "code_link" && delivery.urlTemplate) {
     // Only the app's admin chooses where a reset link points: a link to an attacker's site, in
@@ -132,8 +131,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   if (delivery.via === "return_code" && !isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
-  const early = req.early && req.early.appId === app.id && req.early.ref === req.ref ? req.early.user : null;
-  const user = await (early ?? findUser(svc, app, req.ref, principal));
+  const user = await findUser(svc, app, req.ref, principal);
   const channel = channelOf(delivery);
   const checks: { key: string; rule: LimitRule }[] = [];
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
@@ -193,14 +191,14 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
           vars,
           templates: app.settings.templates,
         });
-  const prepared = svc.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
+  const prepared = shard.codes.prepare(app.id, user.id, kind, code, ttl, now, codeId);
   // The message is queued beside the writes rather than after them: one round trip fewer. The
   // answer still waits for both, so a 204 means the code is stored and its message handed over.
   // Should the writes fail after the send, the caller gets an error and the message carries a
   // code that was never stored, which verifies as no code at all.
   const [, [, bumped]] = await Promise.all([
     prepared.stored,
-    svc.db.batch([prepared.statement, svc.users.bumpSequenceStatement(app.id, user.id, now)]),
+    shard.db.batch([prepared.statement, shard.users.bumpSequenceStatement(app.id, user.id, now)]),
     message && svc.notifier.enqueue(message),
   ]);
   const sequence = bumped[0]?.sequence ?? user.sequence + 1;
@@ -217,7 +215,7 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
  */
 async function decoyReset(svc: Services, app: App, ref: UserRef): Promise<ResetResult> {
   const now = svc.now();
-  await Promise.all([svc.codes.decoy(app.id, now), svc.notifier.sendDecoy()]);
+  await Promise.all([svc.shard(app).codes.decoy(app.id, now), svc.notifier.sendDecoy()]);
   const named = "value" in ref ? `${ref.by}:${ref.value}` : ref.by;
   const digest = hmacSha256(app.clientSecretHash, `decoy-sequence:${named}`);
   return { sequence: 2 + (((digest[0]! << 8) | digest[1]!) % 24), changedAt: now };
@@ -255,7 +253,7 @@ export async function inspectResetLink(svc: Services, app: App, user: User, segm
   const tagged = TAGGED_CODE.exec(segment);
   const code = tagged ? tagged[1]! : segment;
   if (!tagged && !LINK_TOKEN.test(segment)) throw new CoreError("code_invalid", "This is not a reset link");
-  const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
+  const peek = await svc.shard(app).codes.peek(app.id, user.id, code, svc.now());
   if (peek.status !== "match" && peek.status !== "mismatch") throw unusableCode(peek.status);
   const live = tagged
     ? peek.kind === "code" && constantTimeEqual(tagged[2]!, linkTag(peek.codeId))
@@ -278,7 +276,7 @@ export interface TaggedLink {
  */
 export async function inspectLinkTag(svc: Services, app: App, user: User, tag: string): Promise<TaggedLink> {
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  const current = await svc.codes.current(app.id, user.id, svc.now());
+  const current = await svc.shard(app).codes.current(app.id, user.id, svc.now());
   if (current.status !== "live") throw unusableCode(current.status);
   // A PIN is never sent in a link: a tag naming one is made up.
   if (current.kind === "sms_pin" || !constantTimeEqual(tag, linkTag(current.codeId))) throw new CoreError("code_invalid", "The link is not the current one");
@@ -296,7 +294,7 @@ export async function linkCode(svc: Services, app: App, user: User, link: Tagged
     if (!/^[A-Z0-9]{6}$/.test(code)) throw new CoreError("code_invalid", "The code is not valid");
     return { code, ...link };
   }
-  const peek = await svc.codes.peek(app.id, user.id, code, svc.now());
+  const peek = await svc.shard(app).codes.peek(app.id, user.id, code, svc.now());
   if (peek.status !== "match" || peek.codeId !== link.codeId) throw new CoreError("code_invalid", "The code is not valid");
   return { code, ...link };
 }
@@ -347,11 +345,12 @@ export async function completeResetFor(
  * consumed in the same D1 transaction that stores the new hash.
  */
 export async function completeReset(svc: Services, app: App, input: CompleteReset): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user } = input;
   await enforcePasswordPolicy(input.newPassword, app.settings.passwordPolicy);
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
+  const check = await shard.codes.check(app.id, user.id, input.code, now, { accept: input.kinds, expectCodeId: input.codeId });
   switch (check.status) {
     case "not_found":
     case "exhausted":
@@ -372,24 +371,24 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
       throw new CoreError("password_policy", "The new password must differ from the current one", { field: "newPassword", policy: "same_as_old" });
     }
     const hash = await svc.hasher.hash(input.newPassword);
-    const live = svc.codes.liveCondition(app.id, user.id, check.codeId, now);
-    const [, changed, consumedRows] = await svc.db.batch([
-      svc.tokens.revokeUserStatement(app.id, user.id, live),
-      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
-      svc.codes.consumeStatement(app.id, user.id, check.codeId, now),
+    const live = shard.codes.liveCondition(app.id, user.id, check.codeId, now);
+    const [, changed, consumedRows] = await shard.db.batch([
+      shard.tokens.revokeUserStatement(app.id, user.id, live),
+      shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, live),
+      shard.codes.consumeStatement(app.id, user.id, check.codeId, now),
       // A completed reset ends an automatic lockout (not an admin's lock) and the user's sessions.
-      svc.guards.clearStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+      shard.guards.clearStatement(app.id, user.id),
+      shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     if (consumedRows.length !== 1) throw new CoreError("code_not_found", "The code was already used");
     consumed = true;
-    svc.defer(svc.codes.forget(app.id, user.id, check.codeId));
+    svc.defer(shard.codes.forget(app.id, user.id, check.codeId));
     // Whoever holds the code proves to be the user it was sent to.
     emitEvent(svc, app, "password.reset_completed", user.id, { actor: "user", method: check.kind });
     await notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
-    if (!consumed) await svc.codes.refund(app.id, user.id, check.codeId);
+    if (!consumed) await shard.codes.refund(app.id, user.id, check.codeId);
   }
 }
 
@@ -404,6 +403,7 @@ export interface ChangePassword {
 
 /** Changes a password by the user (old password) or an app admin (none); revokes every token. */
 export async function changePassword(svc: Services, app: App, input: ChangePassword): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user, principal } = input;
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
   const asAdmin = principal!.kind === "admin" && (input.oldPassword === undefined || input.oldPassword === null);
@@ -420,13 +420,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   const now = svc.now();
   const hash = await svc.hasher.hash(input.newPassword);
   if (asAdmin) {
-    const [changed] = await svc.db.batch([
-      svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
-      svc.tokens.revokeUserStatement(app.id, user.id),
-      svc.users.clearResetStatement(app.id, user.id, now),
+    const [changed] = await shard.db.batch([
+      shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now),
+      shard.tokens.revokeUserStatement(app.id, user.id),
+      shard.users.clearResetStatement(app.id, user.id, now),
       // A password set by the admin ends an automatic lockout and the user's sessions too.
-      svc.guards.clearStatement(app.id, user.id),
-      svc.sessions.revokeUserStatement(app.id, user.id),
+      shard.guards.clearStatement(app.id, user.id),
+      shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     emitEvent(svc, app, "password.changed", user.id, { actor: "admin" });
     await notifyPasswordChanged(svc, app, user);
@@ -435,13 +435,13 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   // The old password was checked against the hash read above. A reset (or another change) may
   // have landed since: write only if that hash is still the user's, every statement guarded,
   // the password last (it ends the condition the others test).
-  const unchanged = svc.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
-  const [, , , , changed] = await svc.db.batch([
-    svc.tokens.revokeUserStatement(app.id, user.id, unchanged),
-    svc.guards.clearStatement(app.id, user.id),
-    svc.sessions.revokeUserStatement(app.id, user.id),
-    svc.users.clearResetStatement(app.id, user.id, now, unchanged),
-    svc.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
+  const unchanged = shard.users.hashUnchangedCondition(app.id, user.id, user.passwordHash);
+  const [, , , , changed] = await shard.db.batch([
+    shard.tokens.revokeUserStatement(app.id, user.id, unchanged),
+    shard.guards.clearStatement(app.id, user.id),
+    shard.sessions.revokeUserStatement(app.id, user.id),
+    shard.users.clearResetStatement(app.id, user.id, now, unchanged),
+    shard.users.setPasswordStatement(user, hash, input.changeRequired ?? false, now, unchanged),
   ]);
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });

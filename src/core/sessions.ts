@@ -72,7 +72,7 @@ export async function createSession(
   if (input.password !== undefined) await verifyPassword(svc, app, user, input.password);
   else if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const checkedAt = svc.now();
-  const { session, token } = await svc.sessions.create({
+  const { session, token } = await svc.shard(app).sessions.create({
     id: numericId(now),
     appId: app.id,
     userId: user.id,
@@ -87,10 +87,11 @@ export async function createSession(
 
 /** The live session and its user, or the error for a missing, expired or foreign one. */
 async function liveSession(svc: Services, app: App, sessionId: string): Promise<SessionView> {
-  const session = await svc.sessions.get(app.id, sessionId);
+  const shard = svc.shard(app);
+  const session = await shard.sessions.get(app.id, sessionId);
   if (!session) throw new CoreError("session_not_found", "Session does not exist");
   if (session.expiresAt !== null && session.expiresAt <= svc.now()) throw new CoreError("session_expired", "Session has expired");
-  const user = await svc.users.byId(app.id, session.userId);
+  const user = await shard.users.byId(app.id, session.userId);
   if (!user) throw new CoreError("session_not_found", "Session does not exist");
   return { session, user };
 }
@@ -98,7 +99,7 @@ async function liveSession(svc: Services, app: App, sessionId: string): Promise<
 /** The session token proves the right to a session; without one, only the app's admin may act. */
 function authorize(svc: Services, app: App, principal: Principal | null, session: SessionRow, token: string | undefined) {
   if (token !== undefined && token !== "") {
-    if (!svc.sessions.tokenMatches(session, token)) throw new CoreError("session_token_invalid", "Session token is invalid");
+    if (!svc.shard(app).sessions.tokenMatches(session, token)) throw new CoreError("session_token_invalid", "Session token is invalid");
     return;
   }
   requireAdmin(app, principal);
@@ -125,7 +126,7 @@ export async function setSession(
     await verifyPassword(svc, app, user, input.password);
     change.passwordCheckedAt = svc.now();
   }
-  const updated = await svc.sessions.update(session, change, now);
+  const updated = await svc.shard(app).sessions.update(session, change, now);
   if (!updated) throw new CoreError("session_token_invalid", "Session token is invalid");
   return { session: updated.session, user, token: updated.token };
 }
@@ -138,10 +139,11 @@ export async function getSession(svc: Services, app: App, principal: Principal |
 
 /** DeleteSession: with the session token, or by the app's admin. An unknown session is NotFound. */
 export async function deleteSession(svc: Services, app: App, principal: Principal | null, sessionId: string, sessionToken: string | undefined): Promise<SessionRow> {
-  const session = await svc.sessions.get(app.id, sessionId);
+  const shard = svc.shard(app);
+  const session = await shard.sessions.get(app.id, sessionId);
   if (!session) throw new CoreError("session_not_found", "Session does not exist");
   authorize(svc, app, principal, session, sessionToken);
-  await svc.sessions.delete(app.id, sessionId);
+  await shard.sessions.delete(app.id, sessionId);
   return session;
 }
 
@@ -153,12 +155,13 @@ export async function listSessions(
   filter: { ids?: string[]; userId?: string },
   limit: number,
 ): Promise<SessionView[]> {
+  const shard = svc.shard(app);
   requireAdmin(app, principal);
   const now = svc.now();
-  const rows = (await svc.sessions.list(app.id, filter, limit)).filter((s) => s.expiresAt === null || s.expiresAt > now);
+  const rows = (await shard.sessions.list(app.id, filter, limit)).filter((s) => s.expiresAt === null || s.expiresAt > now);
   const views: SessionView[] = [];
   for (const session of rows) {
-    const user = await svc.users.byId(app.id, session.userId);
+    const user = await shard.users.byId(app.id, session.userId);
     if (user) views.push({ session, user });
   }
   return views;

@@ -13,9 +13,11 @@ import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
+import { appMoving, ensureControlReady, ensureShardReady } from "./shards";
+import { tokenApp } from "../storage/tokens";
 
 /** A user of the app by id, or null. */
-export const findUserById = (svc: Services, app: App, userId: string): Promise<User | null> => svc.users.byId(app.id, userId);
+export const findUserById = (svc: Services, app: App, userId: string): Promise<User | null> => svc.shard(app).users.byId(app.id, userId);
 
 export interface Registration {
   userId?: string;
@@ -42,6 +44,7 @@ export interface Registration {
 
 /** `caller`: who asks and from where, for the per-IP registration limit (checked before anything else). */
 export async function register(svc: Services, app: App, input: Registration, caller?: AnonymousCaller): Promise<User> {
+  const shard = svc.shard(app);
   if (caller) await throttleAnonymous(svc, app, "register", caller);
   if (input.userId !== undefined && !isValidUserId(input.userId)) {
     throw new CoreError("invalid_input", "userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"", { field: "userId" });
@@ -57,15 +60,15 @@ export async function register(svc: Services, app: App, input: Registration, cal
   }
   const now = svc.now();
   const row = newUserRow(app, input, passwordHash, now);
-  const taken = await svc.users.conflict(row);
+  const taken = await shard.users.conflict(row);
   if (taken) throw userExists(taken);
   // Hash only once we know the insert can succeed: the hash is the expensive part.
   if (input.password !== undefined) {
     row.passwordHash = await svc.hasher.hash(input.password);
     row.passwordChangedAt = now;
   }
-  if (!(await svc.users.insert(row))) throw userExists((await svc.users.conflict(row)) ?? "loginName");
-  const user = await svc.users.byId(app.id, row.id);
+  if (!(await shard.users.insert(row))) throw userExists((await shard.users.conflict(row)) ?? "loginName");
+  const user = await shard.users.byId(app.id, row.id);
   if (!user) throw new Error("registered user vanished");
   return user;
 }
@@ -134,7 +137,7 @@ export function signInRef(username: string): UserRef {
 export async function authenticate(svc: Services, app: App, ref: UserRef, password: string): Promise<User> {
   let user = await findUser(svc, app, ref);
   // An email-looking login name is still a login name.
-  if (!user && ref.by === "email") user = await svc.users.byLoginName(app.id, ref.value);
+  if (!user && ref.by === "email") user = await svc.shard(app).users.byLoginName(app.id, ref.value);
   if (!user?.passwordHash) {
     await svc.hasher.burn(password);
     // The event names no identifier for an unknown user: people type passwords into name fields.
@@ -164,7 +167,7 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
 export async function upgradeHash(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<User> {
   if (!svc.hasher.needsRehash(user.passwordHash)) return user;
   const upgraded = await svc.hasher.hash(password);
-  await svc.users.rehash(app.id, user.id, user.passwordHash, upgraded);
+  await svc.shard(app).users.rehash(app.id, user.id, user.passwordHash, upgraded);
   // If a password change won the race, the token insert (which checks this hash) will fail.
   return { ...user, passwordHash: upgraded };
 }
@@ -182,6 +185,7 @@ export interface IssuedToken {
 
 /** Issues a user token; `requestedExpiry` (ms) is honoured up to the app's maximum lifetime. */
 export async function issueUserToken(svc: Services, app: App, user: User, requestedExpiry?: number): Promise<IssuedToken> {
+  const shard = svc.shard(app);
   const now = svc.now();
   const longest = now + app.settings.accessTokenLifetimeSeconds * 1000;
   if (requestedExpiry !== undefined && requestedExpiry <= now) {
@@ -189,9 +193,9 @@ export async function issueUserToken(svc: Services, app: App, user: User, reques
   }
   const expiresAt = Math.min(requestedExpiry ?? longest, longest);
   // Issued only while the user still has the password that was just checked and is enabled.
-  const token = user.passwordHash ? await svc.tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
+  const token = user.passwordHash ? await shard.tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
   if (!token) {
-    const current = await svc.users.byId(app.id, user.id);
+    const current = await shard.users.byId(app.id, user.id);
     if (current?.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
   }
@@ -210,26 +214,96 @@ export async function issueAdminToken(svc: Services, app: App, clientId: string,
   if (!idOk || !secretOk) throw new CoreError("unauthenticated", "The client credentials are not valid");
   const now = svc.now();
   const expiresAt = now + app.settings.adminTokenLifetimeSeconds * 1000;
-  return { token: await svc.tokens.issue({ appId: app.id, userId: null, expiresAt }, now), expiresAt };
+  return { token: await svc.shard(app).tokens.issue({ appId: app.id, userId: null, expiresAt }, now), expiresAt };
 }
 
-/** The principal behind a bearer token, if the token is live and belongs to this app. */
-export async function resolveToken(svc: Services, token: string): Promise<Principal | null> {
-  const grant = await svc.tokens.resolve(token, svc.now());
-  if (!grant) return null;
-  return grant.userId ? { kind: "user", appId: grant.appId, userId: grant.userId } : { kind: "admin", appId: grant.appId };
+/** A bearer token's principal and the app it belongs to. */
+export interface ResolvedToken {
+  principal: Principal;
+  app: App;
+}
+
+/**
+ * The principal behind a bearer token, if the token is live. A token names its app
+ * (`{appId}.{random}`, storage/tokens.ts); the app's row (from the control plane, which every
+ * request reads anyway) names the shard, whose primary says whether the token is live. `inApp`
+ * (the app a Kii path names) is where a token from before shards, which names no app, is looked
+ * for; without it such a token is looked for in every shard at once (one indexed read each).
+ */
+export async function resolveToken(svc: Services, token: string, inApp?: App): Promise<ResolvedToken | null> {
+  await ensureControlReady(svc);
+  const appId = tokenApp(token);
+  if (appId === null) return resolveLegacyToken(svc, token, inApp);
+  if (!APP_ID.test(appId)) return null;
+  let app = inApp?.id === appId ? inApp : await svc.apps.get(appId);
+  if (!app) return null;
+  await ensureShardReady(svc, app);
+  let found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
+  if (movedAway(found.fence)) {
+    // The routing this request read (perhaps from a replica) is older than a move: ask the primary.
+    app = await svc.apps.getPrimary(appId);
+    if (!app) return null;
+    await ensureShardReady(svc, app);
+    found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
+    if (movedAway(found.fence)) throw appMoving();
+  }
+  const grant = found.grant;
+  if (!grant || grant.appId !== app.id) return null;
+  return { principal: principalOf(grant), app };
+}
+
+/** App ids as the operator API accepts them (faces/admin): the only shape a token's app can have. */
+const APP_ID = /^[a-z0-9]{8,64}$/;
+const movedAway = (fence: string | null) => fence === "moved" || fence === "purging";
+const principalOf = (grant: { appId: string; userId: string | null }): Principal =>
+  grant.userId ? { kind: "user", appId: grant.appId, userId: grant.userId } : { kind: "admin", appId: grant.appId };
+
+/** Tokens issued before shards: all of them were in the one database, which an upgrade keeps as USERS_0. */
+async function resolveLegacyToken(svc: Services, token: string, inApp?: App): Promise<ResolvedToken | null> {
+  const now = svc.now();
+  if (inApp) {
+    await ensureShardReady(svc, inApp);
+    const { grant, fence } = await svc.shard(inApp).tokens.resolve(token, now, inApp.id);
+    if (movedAway(fence)) {
+      // The app's routing was read before a move: once more with the primary's.
+      const fresh = await svc.apps.getPrimary(inApp.id);
+      if (fresh && fresh.shard !== inApp.shard) return resolveLegacyToken(svc, token, fresh);
+      throw appMoving();
+    }
+    return grant && grant.appId === inApp.id ? { principal: principalOf(grant), app: inApp } : null;
+  }
+  // A shard behind on its schema is not asked; if the token is found nowhere else, it answers for it (503).
+  const answers = await Promise.allSettled(
+    svc.shards.map(async (s) => {
+      await ensureShardReady(svc, { shard: s.index });
+      return svc.shardAt(s.index).tokens.resolve(token, now);
+    }),
+  );
+  for (const [index, answer] of answers.entries()) {
+    const found = answer.status === "fulfilled" ? answer.value : null;
+    if (!found?.grant || movedAway(found.fence)) continue;
+    const app = await svc.apps.get(found.grant.appId);
+    // A copy left in a shard the app no longer lives in (a move not yet purged) does not count.
+    if (app && app.shard === index) return { principal: principalOf(found.grant), app };
+  }
+  // Not found anywhere that answered; a shard that failed might have held it, so that is a fault
+  // (or, for a shard behind on its schema, a 503), not a "no".
+  const failed = answers.find((a) => a.status === "rejected");
+  if (failed) throw failed.reason;
+  return null;
 }
 
 /** Disables or enables a user (app admin only); disabling kills every token the user holds. */
 export async function setUserDisabled(svc: Services, app: App, principal: Principal | null, user: User, disabled: boolean): Promise<void> {
+  const shard = svc.shard(app);
   if (!isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "Only an app admin can change a user's status");
   }
   const now = svc.now();
   if (disabled) {
-    await svc.db.batch([svc.users.setDisabledStatement(app.id, user.id, true, now), svc.tokens.revokeUserStatement(app.id, user.id), svc.sessions.revokeUserStatement(app.id, user.id)]);
+    await shard.db.batch([shard.users.setDisabledStatement(app.id, user.id, true, now), shard.tokens.revokeUserStatement(app.id, user.id), shard.sessions.revokeUserStatement(app.id, user.id)]);
   } else {
-    await svc.users.setDisabledStatement(app.id, user.id, false, now);
+    await shard.users.setDisabledStatement(app.id, user.id, false, now);
   }
   // Kii's status route sets the flag whatever it was; only a change is an event.
   if (user.disabled !== disabled) emitEvent(svc, app, disabled ? "user.deactivated" : "user.reactivated", user.id, { actor: actorOf(principal) });

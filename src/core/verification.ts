@@ -123,6 +123,7 @@ async function issue(
   ctx: VerificationContext,
   alsoRun: "bump" | "set_unverified",
 ): Promise<VerificationResult> {
+  const shard = svc.shard(app);
   const now = svc.now();
   const { kind, code } = newCode(channel, ctx.dialect);
   const ttl = ttlSeconds(app, kind);
@@ -135,12 +136,12 @@ async function issue(
         ? renderUrlTemplate(delivery.urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
         : hostedVerifyLink(linkOrigin(app, ctx.origin), app, user.id, code);
   }
-  const v = svc.verifications;
+  const v = shard.verifications;
   const change =
     alsoRun === "bump" ? v.bumpStatement(app.id, user.id, now) : v.setAddressStatement(app.id, user.id, channel, address, false, now);
   let changed;
   try {
-    [, changed] = await svc.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
+    [, changed] = await shard.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
   } catch (e) {
     if (isUniqueViolation(e)) throw addressTaken(channel);
     throw e;
@@ -209,7 +210,7 @@ export async function registerWithVerification(
     const issued = await issue(svc, app, user, channel, address, intent, ctx, "bump");
     if (issued.code !== undefined) out[channel === "email" ? "emailCode" : "phoneCode"] = issued.code;
   }
-  const fresh = await svc.users.byId(app.id, user.id);
+  const fresh = await svc.shard(app).users.byId(app.id, user.id);
   return { ...out, user: fresh ?? user };
 }
 
@@ -226,12 +227,13 @@ export interface ResendVerification extends VerificationContext {
  * current one). It supersedes the previous code; the count of wrong guesses carries over.
  */
 export async function resendVerification(svc: Services, app: App, req: ResendVerification): Promise<VerificationResult> {
+  const shard = svc.shard(app);
   const { channel, delivery, principal } = req;
   checkDelivery(app, principal, delivery);
   const appBackend = isAppAdmin(principal, app);
   const ipLimit = !appBackend && req.clientIp ? enforceLimit(svc, `verify-ip:${app.id}:${req.clientIp}`, app.settings.rateLimits.resetPerIp) : null;
   const [, user] = await Promise.all([ipLimit, findUser(svc, app, req.ref, principal)]);
-  const pending = user ? await svc.verifications.get(app.id, user.id, channel) : null;
+  const pending = user ? await shard.verifications.get(app.id, user.id, channel) : null;
   const current = user ? addressOf(user, channel) : null;
   const target = pending?.address ?? (user && current && !verifiedOf(user, channel) ? current : null);
   // Counted per destination (per identifier when there is none), before any other answer, so
@@ -243,7 +245,7 @@ export async function resendVerification(svc: Services, app: App, req: ResendVer
   const silent = app.settings.enumerationProtection && delivery.via === "send";
   if (silent && (!user || user.disabled || target === null)) {
     const now = svc.now();
-    await svc.verifications.decoy(app.id, now);
+    await shard.verifications.decoy(app.id, now);
     await svc.notifier.sendDecoy();
     return { sequence: 0, changedAt: now };
   }
@@ -263,14 +265,15 @@ export async function resendVerification(svc: Services, app: App, req: ResendVer
  * counts as a failure. Whoever holds the code may use it: the code is the proof.
  */
 export async function verifyAddress(svc: Services, app: App, input: { user: User; channel: AddressChannel; code: string }): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user, channel, code } = input;
   if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
   const now = svc.now();
-  const check = await svc.verifications.check(app.id, user.id, channel, code, now);
+  const check = await shard.verifications.check(app.id, user.id, channel, code, now);
   switch (check.status) {
     case "not_found": {
       const current = addressOf(user, channel);
-      if (current && verifiedOf(user, channel) && !(await svc.verifications.get(app.id, user.id, channel))) {
+      if (current && verifiedOf(user, channel) && !(await shard.verifications.get(app.id, user.id, channel))) {
         throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel });
       }
       throw new CoreError("code_not_found", "No verification code is pending for this address", { channel });
@@ -285,11 +288,11 @@ export async function verifyAddress(svc: Services, app: App, input: { user: User
         channel,
       });
   }
-  if (await svc.verifications.addressTaken(app.id, user.id, channel, check.address)) throw addressTaken(channel);
-  const v = svc.verifications;
+  if (await shard.verifications.addressTaken(app.id, user.id, channel, check.address)) throw addressTaken(channel);
+  const v = shard.verifications;
   let changed, consumed;
   try {
-    [changed, consumed] = await svc.db.batch([
+    [changed, consumed] = await shard.db.batch([
       v.setAddressStatement(app.id, user.id, channel, check.address, true, now, v.liveCondition(app.id, user.id, channel, check.codeId)),
       v.consumeStatement(app.id, user.id, channel, check.codeId),
     ]);
@@ -317,6 +320,7 @@ export interface ChangeAddress extends VerificationContext {
  * verified it stays the user's address (for sign-in and resets) until the new one is verified.
  */
 export async function changeAddress(svc: Services, app: App, req: ChangeAddress): Promise<VerificationResult> {
+  const shard = svc.shard(app);
   const { user, channel, address, principal } = req;
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
   checkAddress(channel, address);
@@ -329,11 +333,11 @@ export async function changeAddress(svc: Services, app: App, req: ChangeAddress)
   if (sameAddress(channel, current, address) && currentVerified) {
     throw new CoreError("address_verified", `The ${channel === "email" ? "email address" : "phone number"} is already verified`, { channel, unchanged: true });
   }
-  if (await svc.verifications.addressTaken(app.id, user.id, channel, address)) throw addressTaken(channel);
-  const v = svc.verifications;
+  if (await shard.verifications.addressTaken(app.id, user.id, channel, address)) throw addressTaken(channel);
+  const v = shard.verifications;
   if (verifiedNow) {
     const now = svc.now();
-    const [changed] = await svc.db.batch([v.setAddressStatement(app.id, user.id, channel, address, true, now), v.clearStatement(app.id, user.id, channel)]);
+    const [changed] = await shard.db.batch([v.setAddressStatement(app.id, user.id, channel, address, true, now), v.clearStatement(app.id, user.id, channel)]);
     emitEvent(svc, app, "address.verified", user.id, { actor: actorOf(principal), channel, method: req.intent === "verified" ? "admin" : "trusted" });
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   }
@@ -345,20 +349,21 @@ export async function changeAddress(svc: Services, app: App, req: ChangeAddress)
 
 /** Removes the user's phone number, and any number awaiting verification. */
 export async function removePhone(svc: Services, app: App, input: { user: User; principal: Principal | null }): Promise<ChangeDetails> {
+  const shard = svc.shard(app);
   const { user, principal } = input;
   if (!mayActOn(principal, app, user)) throw new CoreError("permission_denied", "No matching permissions found");
-  const pending = await svc.verifications.get(app.id, user.id, "phone");
+  const pending = await shard.verifications.get(app.id, user.id, "phone");
   if (!user.phone && !pending) throw new CoreError("address_not_found", "The user has no phone number", { channel: "phone" });
   const now = svc.now();
-  const v = svc.verifications;
-  const [changed] = await svc.db.batch([v.setAddressStatement(app.id, user.id, "phone", null, false, now), v.clearStatement(app.id, user.id, "phone")]);
+  const v = shard.verifications;
+  const [changed] = await shard.db.batch([v.setAddressStatement(app.id, user.id, "phone", null, false, now), v.clearStatement(app.id, user.id, "phone")]);
   return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
 }
 
 /** Addresses awaiting verification that differ from the user's current ones (Kii's `_…Pending`). */
 export async function pendingAddresses(svc: Services, app: App, user: User): Promise<Partial<Record<AddressChannel, string>>> {
   const out: Partial<Record<AddressChannel, string>> = {};
-  for (const row of await svc.verifications.forUser(app.id, user.id)) {
+  for (const row of await svc.shard(app).verifications.forUser(app.id, user.id)) {
     if (!sameAddress(row.channel, row.address, addressOf(user, row.channel))) out[row.channel] = row.address;
   }
   return out;

@@ -13,6 +13,7 @@ import { type Env } from "../config/env";
 import { readRuntimeConfig } from "../config/runtime";
 import { type App, AppStore } from "../storage/apps";
 import { openDatabase } from "../storage/db";
+import { shardBindings } from "../storage/shards";
 import { UserStore } from "../storage/users";
 import { type Channel, type DeadLetter, type DeliveryMessage, type EventMessage, isEventMessage, openFromQueue } from "./message";
 import { type EventType, wantsEvent } from "../config/events";
@@ -139,7 +140,9 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
   if (isDeadLetterQueue(batch.queue)) return recordDeadLetters(batch, queueKey);
   const ctx: SendContext = { env, development, now: () => Date.now(), timeoutMs: ATTEMPT_TIMEOUT_MS };
   // One read per app per batch, not per message: a batch is often one app's burst.
-  const store = new AppStore(openDatabase(env.DB));
+  // The control plane through a D1 session (a nearby replica may answer), as requests read it.
+  const replica = typeof env.DB.withSession === "function" ? (env.DB.withSession("first-unconstrained") as unknown as D1Database) : env.DB;
+  const store = new AppStore(openDatabase(env.DB), openDatabase(replica));
   const seen = new Map<string, Promise<App | null>>();
   const apps: AppLookup = {
     get(id) {
@@ -148,8 +151,17 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
       return app;
     },
   };
-  const userStore = new UserStore(openDatabase(env.DB));
-  const users: UserLookup = { exists: async (appId, userId) => (await userStore.byId(appId, userId)) !== null };
+  // A user is looked for in the shard its app's row names, as the primary knows it: a replica
+  // that trails a move would send the look-up to a shard the user has left, and drop the message.
+  const shards = shardBindings(env);
+  const users: UserLookup = {
+    exists: async (appId, userId) => {
+      const app = await store.getPrimary(appId);
+      const shard = app ? shards[app.shard] : undefined;
+      if (!shard) return false;
+      return (await new UserStore(openDatabase(shard.d1)).byId(appId, userId)) !== null;
+    },
+  };
   await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps, users, queueKey)));
 }
 

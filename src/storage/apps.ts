@@ -1,6 +1,11 @@
-// Apps (tenants) in D1. Settings are stored as JSON and parsed on read, so a setting added
-// later gets its default for apps created before it.
-import { asc, eq, gt, sql } from "drizzle-orm";
+// Apps (tenants) in the control database. Settings are stored as JSON and parsed on read, so a
+// setting added later gets its default for apps created before it. Each row also names the shard
+// that holds the app's users (storage/shards.ts) and the routing version that a move bumps.
+//
+// Reads that serve requests go through `reader`, a D1 session that a nearby read replica may
+// answer (D1 Sessions API, "first-unconstrained"); the operator's reads and every write go to the
+// primary (`primary`), so an admin sees what they just wrote.
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { type AppSettings, appSettingsSchema } from "../config/settings";
 import type { Database } from "./db";
 import { apps } from "./schema";
@@ -19,6 +24,13 @@ export interface App {
   previousAppKey?: string | null;
   previousClientSecretHash?: string | null;
   previousValidUntil?: number | null;
+  /** The user-data shard (binding USERS_{shard}) that holds the app's users. */
+  shard: number;
+  /** Bumped by every move: which routing a reader saw. */
+  routingVersion: number;
+  /** The target shard while a move copies the app's rows (its writes are refused meanwhile). */
+  movingTo: number | null;
+  movingSince: number | null;
 }
 
 type AppRow = typeof apps.$inferSelect;
@@ -26,46 +38,104 @@ type AppRow = typeof apps.$inferSelect;
 const toApp = (row: AppRow): App => ({ ...row, settings: appSettingsSchema.parse(row.settings) });
 
 export class AppStore {
-  constructor(private readonly db: Database) {}
+  /** Reads made in this request, by id: a request that names its app twice asks the database once. */
+  private readonly seen = new Map<string, Promise<App | null>>();
 
-  async get(id: string): Promise<App | null> {
-    const row = await this.db.select().from(apps).where(eq(apps.id, id)).get();
+  constructor(
+    private readonly primary: Database,
+    private readonly reader: Database = primary,
+  ) {}
+
+  /** The app as a nearby replica knows it (may trail the primary by moments). */
+  get(id: string): Promise<App | null> {
+    let found = this.seen.get(id);
+    if (!found) this.seen.set(id, (found = this.read(this.reader, id)));
+    return found;
+  }
+
+  /** The app as the primary knows it: for the operator, and to settle a routing a replica may have missed. */
+  async getPrimary(id: string): Promise<App | null> {
+    const app = await this.read(this.primary, id);
+    this.seen.set(id, Promise.resolve(app));
+    return app;
+  }
+
+  private async read(db: Database, id: string): Promise<App | null> {
+    const row = await db.select().from(apps).where(eq(apps.id, id)).get();
     return row ? toApp(row) : null;
   }
 
   /** Up to `limit` apps in id order, after `after` when given (keyset paging: stable while apps come and go). */
   async list(after: string | null, limit: number): Promise<App[]> {
-    const query = this.db.select().from(apps);
+    const query = this.primary.select().from(apps);
     const rows = await (after === null ? query : query.where(gt(apps.id, after))).orderBy(asc(apps.id)).limit(limit).all();
     return rows.map(toApp);
   }
 
+  /** How many apps each shard holds (shards without apps are absent). */
+  async appsPerShard(): Promise<Map<number, number>> {
+    const rows = await this.primary.select({ shard: apps.shard, n: sql<number>`count(*)` }).from(apps).groupBy(apps.shard).all();
+    return new Map(rows.map((r) => [r.shard, r.n]));
+  }
+
   /** Inserts the app; false when its id is taken. */
   async insert(app: App): Promise<boolean> {
-    const rows = await this.db.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
+    this.seen.delete(app.id);
+    const rows = await this.primary.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
     return rows.length === 1;
   }
 
   /** Replaces the key and secret, keeping the old pair valid until `previousValidUntil`. */
   async rotateCredentials(id: string, next: { appKey: string; clientSecretHash: string }, previous: { appKey: string; clientSecretHash: string }, previousValidUntil: number, now: number): Promise<void> {
-    await this.db
+    this.seen.delete(id);
+    await this.primary
       .update(apps)
       .set({ ...next, previousAppKey: previous.appKey, previousClientSecretHash: previous.clientSecretHash, previousValidUntil, changedAt: now })
       .where(eq(apps.id, id));
   }
 
   async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {
-    await this.db.update(apps).set({ settings, changedAt: now }).where(eq(apps.id, id));
+    this.seen.delete(id);
+    await this.primary.update(apps).set({ settings, changedAt: now }).where(eq(apps.id, id));
   }
 
   async delete(id: string): Promise<boolean> {
-    const rows = await this.db.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
+    this.seen.delete(id);
+    const rows = await this.primary.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
     return rows.length === 1;
+  }
+
+  /** Marks a move from `from` to `to` as begun; false when the app moved or began moving meanwhile. */
+  async beginMove(id: string, from: number, to: number, routingVersion: number, now: number): Promise<boolean> {
+    this.seen.delete(id);
+    const rows = await this.primary
+      .update(apps)
+      .set({ movingTo: to, movingSince: now })
+      .where(and(eq(apps.id, id), eq(apps.shard, from), eq(apps.routingVersion, routingVersion), sql`(${apps.movingTo} IS NULL OR ${apps.movingTo} = ${to})`))
+      .returning({ id: apps.id });
+    return rows.length === 1;
+  }
+
+  /** The switch: the app now lives in `to`, with the next routing version. Returns that version, or null if the move was cancelled. */
+  async finishMove(id: string, to: number, routingVersion: number): Promise<number | null> {
+    this.seen.delete(id);
+    const rows = await this.primary
+      .update(apps)
+      .set({ shard: to, routingVersion: routingVersion + 1, movingTo: null, movingSince: null })
+      .where(and(eq(apps.id, id), eq(apps.movingTo, to), eq(apps.routingVersion, routingVersion)))
+      .returning({ routingVersion: apps.routingVersion });
+    return rows[0]?.routingVersion ?? null;
+  }
+
+  /** Ends a move that did not finish: the app stays where it is. */
+  async cancelMove(id: string): Promise<void> {
+    this.seen.delete(id);
+    await this.primary.update(apps).set({ movingTo: null, movingSince: null }).where(eq(apps.id, id));
   }
 
   /** Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins. */
   async listsOrigin(origin: string, appId: string | null): Promise<boolean> {
-    const rows = await this.db.all(
+    const rows = await this.reader.all(
       appId
         ? sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE apps.id = ${appId} AND o.value = ${origin} LIMIT 1`
         : sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`,

@@ -3,21 +3,32 @@
 import { sql } from "drizzle-orm";
 import { foreignKey, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const apps = sqliteTable("apps", {
-  id: text("id").primaryKey(), // Kii appID
-  appKey: text("app_key").notNull(),
-  clientId: text("client_id").notNull().unique(),
-  clientSecretHash: text("client_secret_hash").notNull(),
-  orgId: text("org_id").notNull().unique(), // ZITADEL resourceOwner
-  name: text("name").notNull(),
-  settings: text("settings", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
-  createdAt: integer("created_at").notNull(),
-  changedAt: integer("changed_at").notNull(),
-  // The credentials before the last rotation, valid until previousValidUntil (migration 0004).
-  previousAppKey: text("previous_app_key"),
-  previousClientSecretHash: text("previous_client_secret_hash"),
-  previousValidUntil: integer("previous_valid_until"),
-});
+export const apps = sqliteTable(
+  "apps",
+  {
+    id: text("id").primaryKey(), // Kii appID
+    appKey: text("app_key").notNull(),
+    clientId: text("client_id").notNull().unique(),
+    clientSecretHash: text("client_secret_hash").notNull(),
+    orgId: text("org_id").notNull().unique(), // ZITADEL resourceOwner
+    name: text("name").notNull(),
+    settings: text("settings", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull(),
+    changedAt: integer("changed_at").notNull(),
+    // The credentials before the last rotation, valid until previousValidUntil (migration 0004).
+    previousAppKey: text("previous_app_key"),
+    previousClientSecretHash: text("previous_client_secret_hash"),
+    previousValidUntil: integer("previous_valid_until"),
+    // Routing (migration 0008): the shard (USERS_{shard}) that holds the app's users, a version bumped
+    // by every move, and the target shard while a move copies. Control database only: in a shard,
+    // an app's row is an anchor for the foreign keys of its users (storage/shards.ts).
+    shard: integer("shard").notNull().default(0),
+    routingVersion: integer("routing_version").notNull().default(1),
+    movingTo: integer("moving_to"),
+    movingSince: integer("moving_since"),
+  },
+  (t) => [index("apps_shard").on(t.shard)],
+);
 
 export const users = sqliteTable(
   "users",
@@ -159,3 +170,14 @@ export const sessions = sqliteTable(
   },
   (t) => [index("sessions_app_user").on(t.appId, t.userId)],
 );
+
+// Shards only (migration 0008): an app whose rows in this database must not change, while a move
+// copies them away (`frozen`) or after it left (`moved`). Triggers on every user-scoped table refuse
+// writes for a fenced app with `latchkey_app_moving`; `purging` lets the batch that deletes the
+// left-behind rows through. See docs/storage.md, "Shards and moves".
+export const appFences = sqliteTable("app_fences", {
+  appId: text("app_id").primaryKey(),
+  state: text("state").notNull().$type<"frozen" | "moved" | "purging">(),
+  moveId: text("move_id").notNull(),
+  since: integer("since").notNull(),
+});

@@ -1,10 +1,11 @@
-// ZITADEL sessions in D1. Tokens are 256 random bits stored as SHA-256 (as access tokens are);
-// every change draws a new token and is conditional on the old one, so a token works once per change.
+// ZITADEL sessions in the app's shard. Tokens are `{appId}.{256 random bits}` stored as SHA-256,
+// as access tokens are (tokens.ts); every change draws a new token and is conditional on the old
+// one, so a token works once per change.
 import { and, eq, inArray, lt, type SQL } from "drizzle-orm";
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
-import { randomToken } from "../lib/random";
 import type { Database } from "./db";
 import { sessions } from "./schema";
+import { newToken } from "./tokens";
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -12,7 +13,7 @@ export class SessionStore {
   constructor(private readonly db: Database) {}
 
   async create(row: Omit<SessionRow, "tokenHash" | "sequence">): Promise<{ session: SessionRow; token: string }> {
-    const token = randomToken(32);
+    const token = newToken(row.appId);
     const session = { ...row, tokenHash: sha256Base64url(token), sequence: 1 };
     await this.db.insert(sessions).values(session);
     return { session, token };
@@ -28,7 +29,7 @@ export class SessionStore {
 
   /** Applies a change and draws a new token, only if the session still has `session.tokenHash`. */
   async update(session: SessionRow, change: { passwordCheckedAt?: number; expiresAt?: number | null }, now: number): Promise<{ session: SessionRow; token: string } | null> {
-    const token = randomToken(32);
+    const token = newToken(session.appId);
     const rows = await this.db
       .update(sessions)
       .set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })

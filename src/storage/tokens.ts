@@ -1,10 +1,27 @@
-// Access tokens in D1, stored as SHA-256 hashes: a database leak yields no usable token.
-// Tokens are 256 random bits, so a fast hash is enough (no salt or stretching needed).
-import { and, eq, gt, lt, type SQL, sql } from "drizzle-orm";
+// Access tokens in the app's shard, stored as SHA-256 hashes: a database leak yields no usable
+// token. Tokens are 256 random bits, so a fast hash is enough (no salt or stretching needed).
+//
+// A token reads `{appId}.{43 random base64url characters}`: the app (public anyway: it is in every
+// Kii URL) says which shard to ask, through the app's row that the request loads anyway, so no
+// table maps tokens to shards. Tokens issued before shards are the random part alone; see
+// `tokenApp` and core/users.ts resolveToken for how they are still found.
+import { and, eq, lt, type SQL, sql } from "drizzle-orm";
 import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
 import type { Database } from "./db";
-import { accessTokens, users } from "./schema";
+import { accessTokens, appFences, users } from "./schema";
+
+/** A new token for the app: its id, then 256 random bits (the hash covers both). */
+export const newToken = (appId: string) => `${appId}.${randomToken(32)}`;
+
+/**
+ * The app a token names, or null for a token from before shards (no dot: base64url has none).
+ * Only a shape: whether the token is live is for the app's shard to say.
+ */
+export function tokenApp(token: string): string | null {
+  const dot = token.lastIndexOf(".");
+  return dot > 0 ? token.slice(0, dot) : null;
+}
 
 export interface TokenGrant {
   appId: string;
@@ -16,7 +33,7 @@ export class TokenStore {
   constructor(private readonly db: Database) {}
 
   async issue(grant: TokenGrant, now: number): Promise<string> {
-    const token = randomToken(32);
+    const token = newToken(grant.appId);
     await this.db.insert(accessTokens).values({ tokenHash: sha256Base64url(token), createdAt: now, ...grant });
     return token;
   }
@@ -27,20 +44,27 @@ export class TokenStore {
    * password check and this insert (and revokes the user's tokens) cannot be outlived by it.
    */
   async issueForUser(grant: TokenGrant & { userId: string }, passwordHash: string, now: number): Promise<string | null> {
-    const token = randomToken(32);
+    const token = newToken(grant.appId);
     const result = await this.db.run(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
       SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
       WHERE EXISTS (SELECT 1 FROM ${users} WHERE ${users.appId} = ${grant.appId} AND ${users.id} = ${grant.userId} AND ${users.disabled} = 0 AND ${users.passwordHash} = ${passwordHash})`);
     return result.meta.changes === 1 ? token : null;
   }
 
-  async resolve(token: string, now: number): Promise<TokenGrant | null> {
-    const row = await this.db
-      .select({ appId: accessTokens.appId, userId: accessTokens.userId, expiresAt: accessTokens.expiresAt })
-      .from(accessTokens)
-      .where(and(eq(accessTokens.tokenHash, sha256Base64url(token)), gt(accessTokens.expiresAt, now)))
-      .get();
-    return row ?? null;
+  /**
+   * The live token's grant (null: none here), and the fence this shard holds for the token's app
+   * (or, when the token is not here, for `appId`, the app the token names). A `moved` fence means
+   * the app has left this shard: the caller read an old routing and must ask again. One query.
+   */
+  async resolve(token: string, now: number, appId: string | null = null): Promise<{ grant: TokenGrant | null; fence: string | null }> {
+    const rows = await this.db.all<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
+      SELECT t.app_id, t.user_id, t.expires_at,
+        (SELECT state FROM ${appFences} WHERE ${appFences.appId} = COALESCE(t.app_id, q.app)) AS fence
+      FROM (SELECT ${appId} AS app) AS q
+      LEFT JOIN ${accessTokens} AS t ON t.token_hash = ${sha256Base64url(token)} AND t.expires_at > ${now}`);
+    const row = rows[0];
+    const grant = row?.app_id ? { appId: row.app_id, userId: row.user_id, expiresAt: row.expires_at! } : null;
+    return { grant, fence: row?.fence ?? null };
   }
 
   /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */

@@ -15,6 +15,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
 import { CoreError, isCoreError } from "../core/errors";
+import { coreErrorOf } from "../core/shards";
 import { normalizeTypedCode } from "../core/links";
 import { completeResetLink, inspectLinkTag, inspectResetLink, linkCode, type LiveLink } from "../core/reset";
 import { findUserById, type User } from "../core/users";
@@ -251,7 +252,13 @@ resetPage.all("*", (c) => {
 });
 
 resetPage.onError((err, c) => {
-  logError({ route: "reset-page" }, err);
   const locale = pickLocale(localeFromAcceptLanguage(c));
+  // The app's shard pausing writes for a move, or behind on its schema: "try again" is the truth.
+  const core = coreErrorOf(err);
+  if (core?.kind === "unavailable") {
+    c.header("Retry-After", String(core.details.retryAfterSeconds ?? 5));
+    return html(c, renderPage(locale, "error", null), 503, locale, null);
+  }
+  logError({ route: "reset-page" }, err);
   return html(c, renderPage(locale, "error", null), 500, locale, null);
 });

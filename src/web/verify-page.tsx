@@ -13,6 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
 import { isCoreError } from "../core/errors";
+import { coreErrorOf } from "../core/shards";
 import { findUserById, type User } from "../core/users";
 import { normalizeTypedCode } from "../core/links";
 import { verifyAddress } from "../core/verification";
@@ -158,6 +159,12 @@ async function verify(c: AppContext, link: Link) {
 verifyPage.all("*", (c) => page(c, pickLocale(localeFromAcceptLanguage(c)), "invalid", null));
 
 verifyPage.onError((err, c) => {
+  const core = coreErrorOf(err);
+  if (core?.kind === "unavailable") {
+    // A move pausing the app's writes, or its shard behind on its schema: temporary.
+    const res = page(c, pickLocale(localeFromAcceptLanguage(c)), "error", null);
+    return new Response(res.body, { status: 503, headers: { ...Object.fromEntries(res.headers), "Retry-After": String(core.details.retryAfterSeconds ?? 5) } });
+  }
   logError({ route: "verify-page" }, err);
   return page(c, pickLocale(localeFromAcceptLanguage(c)), "error", null);
 });

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
-import { ADMIN_TOKEN, call, createApp, registerKiiUser, type TestApp } from "../helpers";
+import { ADMIN_TOKEN, call, createApp, registerKiiUser, type TestApp, everyShard } from "../helpers";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -248,7 +248,7 @@ describe("DELETE /admin/apps/{appId}", () => {
     const app = await createApp();
     await registerKiiUser(app, { loginName: "doomed", password: "correct horse" });
     await adminCall(`/apps/${app.appId}`, { method: "DELETE" });
-    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first<{ n: number }>();
+    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first<{ n: number }>();
     expect(left!.n).toBe(0);
   });
 

@@ -2,7 +2,7 @@
 // result per line (created / updated / refused with reason and line number) and a summary.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, createApp, kiiHeaders, type TestApp } from "../helpers";
+import { ADMIN_TOKEN, call, createApp, kiiHeaders, type TestApp, everyShard } from "../helpers";
 import { signInStatus, unique, userRow } from "../kii/password-helpers";
 
 type Result = { line: number; status: "created" | "updated" | "refused"; userId?: string; reason?: string; field?: string };
@@ -81,7 +81,7 @@ describe("users:import", () => {
     );
     expect(second.summary).toEqual({ created: 0, updated: 2, refused: 0 });
     expect(second.lines[1]!.userId).toBe(first.lines[1]!.userId);
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first("n");
+    const count = await everyShard.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first("n");
     expect(count).toBe(2);
     const one = (await userRow(`${a}-1`))!;
     expect(one.display_name).toBe("One again");
@@ -141,7 +141,7 @@ describe("users:import", () => {
     const { lines, summary } = await results(res);
     expect(summary).toEqual({ created: 300, updated: 0, refused: 0 });
     expect(lines.map((l) => l.line)).toEqual(users.map((_, i) => i + 1));
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first("n")).toBe(300);
+    expect(await everyShard.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first("n")).toBe(300);
   });
 
   it("refuses one update that takes another user's email, and stores the rest of its batch", async () => {

@@ -62,15 +62,17 @@ async function submitForm(page: Page, password: string, confirm = password) {
   await page.waitForLoadState();
 }
 
-/** Moves the user's reset code's expiry into the past, in wrangler dev's local D1. */
+/** Moves the user's reset code's expiry into the past, in wrangler dev's local D1: in each shard (the user is in one). */
 function expireResetCode(userId: string) {
   if (!/^\d+$/.test(userId)) throw new Error(`unexpected user id ${userId}`);
-  const result = spawnSync(
-    "wrangler",
-    ["d1", "execute", "DB", "--local", "--persist-to", inject("persistTo"), "--command", `UPDATE password_resets SET expires_at = 1 WHERE user_id = '${userId}'`],
-    { encoding: "utf8", env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
-  );
-  if (result.status !== 0) throw new Error(`wrangler d1 execute failed: ${result.stdout}\n${result.stderr}`);
+  for (const shard of ["USERS_0", "USERS_1"]) {
+    const result = spawnSync(
+      "wrangler",
+      ["d1", "execute", shard, "--local", "--persist-to", inject("persistTo"), "--command", `UPDATE password_resets SET expires_at = 1 WHERE user_id = '${userId}'`],
+      { encoding: "utf8", env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
+    );
+    if (result.status !== 0) throw new Error(`wrangler d1 execute failed: ${result.stdout}\n${result.stderr}`);
+  }
 }
 
 beforeAll(async () => {

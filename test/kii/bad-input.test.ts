@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, createApp, kiiHeaders, registerKiiUser, type TestApp, userToken } from "../helpers";
+import { call, createApp, kiiHeaders, registerKiiUser, type TestApp, userToken, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
 const RUNS = { numRuns: 30 };
@@ -17,7 +17,7 @@ beforeAll(async () => {
   token = await userToken(app, "alice", PASSWORD);
 });
 
-const count = async (table: "users" | "access_tokens") => (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+const count = async (table: "users" | "access_tokens") => (await everyShard.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
 const counts = async () => ({ users: await count("users"), tokens: await count("access_tokens") });
 

@@ -1,7 +1,7 @@
 // POST /api/apps/{appID}/users/{id}/password/complete-reset with an SMS PIN.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, createApp, expectKiiError, userToken } from "../helpers";
+import { adminToken, createApp, expectKiiError, userToken, everyShard } from "../helpers";
 import {
   changePassword,
   completeReset,
@@ -78,7 +78,7 @@ describe("complete reset", () => {
     const app = await createApp();
     const user = await newUser(app);
     const pin = await requestPin(app, user);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, user.userID).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, user.userID).run();
     await expectKiiError(
       await completeReset(app, user.userID, { pinCode: pin, newPassword: NEW_PASSWORD }),
       410,
@@ -220,7 +220,7 @@ describe("complete reset", () => {
     const app = await createApp();
     const user = await newUser(app);
     const pin = await requestPin(app, user);
-    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userID).run();
+    await everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userID).run();
     await expectKiiError(await completeReset(app, user.userID, { pinCode: pin, newPassword: NEW_PASSWORD }), 401, "USER_DISABLED", "UserDisabledException");
     expect((await resetRow(user.userID))?.failures).toBe(0);
   });

@@ -2,14 +2,14 @@
 // app's admin; rows, reset code, lockout guard and tokens go in one batch; the names are freed.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken, everyShard } from "../helpers";
 import { newUser, PASSWORD, requestReset, tokenStatus, usersPath } from "./password-helpers";
 
 const del = (app: TestApp, id: string, token?: string) =>
   call(usersPath(app, id), { method: "DELETE", headers: kiiHeaders(app, token ? { Authorization: `Bearer ${token}` } : {}) });
 
 const count = async (table: string, userId: string) =>
-  (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`).bind(userId).first<{ n: number }>())!.n;
+  (await everyShard.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`).bind(userId).first<{ n: number }>())!.n;
 
 describe("deleting a user", () => {
   it("by the user itself: 204, every row gone, tokens dead, login name, email and phone free again", async () => {
@@ -24,7 +24,7 @@ describe("deleting a user", () => {
     expect(res.status).toBe(204);
     expect(await tokenStatus(app, token)).toBe(401);
     for (const table of tables) expect(await count(table, user.userID), table).toBe(0);
-    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE id = ?").bind(user.userID).first("n")).toBe(0);
+    expect(await everyShard.prepare("SELECT COUNT(*) AS n FROM users WHERE id = ?").bind(user.userID).first("n")).toBe(0);
     await registerKiiUser(app, { loginName: user.loginName, emailAddress: user.email, phoneNumber: user.phone, password: PASSWORD });
   });
 

@@ -1,7 +1,7 @@
 // PUT /api/apps/{appID}/users/{userID or me}/password: by the user and by an app admin.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createApp, expectKiiError, kiiHeaders, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, kiiHeaders, userToken, everyShard } from "../helpers";
 import { changePassword, latestMessage, newUser, PASSWORD, signInStatus, tokenStatus, userRow } from "./password-helpers";
 
 const NEW_PASSWORD = "a brand new secret";
@@ -150,7 +150,7 @@ describe("change password", () => {
     const app = await createApp();
     const user = await newUser(app);
     const token = await userToken(app, user.loginName, PASSWORD);
-    await env.DB.prepare("UPDATE users SET password_hash = NULL WHERE id = ?").bind(user.userID).run();
+    await everyShard.prepare("UPDATE users SET password_hash = NULL WHERE id = ?").bind(user.userID).run();
     await expectKiiError(
       await changePassword(app, "me", token, { oldPassword: PASSWORD, newPassword: NEW_PASSWORD }),
       409,

@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { expect, vi } from "vitest";
 import type { OutboxMessage } from "../../src/storage/outbox";
 import { outboxStub } from "../../src/storage/outbox";
-import { call, kiiHeaders, registerKiiUser, type TestApp } from "../helpers";
+import { call, kiiHeaders, registerKiiUser, type TestApp, everyShard } from "../helpers";
 
 export const PASSWORD = "correct horse battery";
 
@@ -135,10 +135,10 @@ export interface ResetRow {
 }
 
 export const resetRow = (userId: string) =>
-  env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(userId).first<ResetRow>();
+  everyShard.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(userId).first<ResetRow>();
 
 export const userRow = (userId: string) =>
-  env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(userId).first<Record<string, unknown>>();
+  everyShard.prepare("SELECT * FROM users WHERE id = ?").bind(userId).first<Record<string, unknown>>();
 
 export async function signInStatus(app: TestApp, username: string, password: string): Promise<number> {
   const res = await call("/api/oauth2/token", { method: "POST", headers: kiiHeaders(app), json: { username, password } });

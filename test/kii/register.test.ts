@@ -2,7 +2,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app as worker } from "../../src/app";
-import { call, createApp, expectKiiError, kiiHeaders, ORIGIN, registerKiiUser, signIn, type TestApp } from "../helpers";
+import { call, createApp, expectKiiError, kiiHeaders, ORIGIN, registerKiiUser, signIn, type TestApp, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
 const REGISTRATION = "application/vnd.kii.RegistrationRequest+json";
@@ -12,7 +12,7 @@ function register(app: TestApp, body: unknown, headers: Record<string, string> =
 }
 
 const userCount = async (app: TestApp) =>
-  (await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first<{ n: number }>())!.n;
+  (await everyShard.prepare("SELECT COUNT(*) AS n FROM users WHERE app_id = ?").bind(app.appId).first<{ n: number }>())!.n;
 
 /** Sends a registration that must fail, and checks that no user was created. */
 async function refused(app: TestApp, body: unknown, status: number, errorCode: string, typeName: string, headers?: Record<string, string>) {
@@ -47,7 +47,7 @@ describe("registration", () => {
       country: "jp",
       locale: "ja-JP",
     });
-    const row = (await env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(userID).first<Record<string, unknown>>())!;
+    const row = (await everyShard.prepare("SELECT * FROM users WHERE id = ?").bind(userID).first<Record<string, unknown>>())!;
     expect(row).toMatchObject({
       login_name: "Bob.Smith",
       login_name_key: "bob.smith",

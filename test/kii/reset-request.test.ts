@@ -1,7 +1,7 @@
 // POST /api/apps/{appID}/users/{id}/password/request-reset (and the legacy .../password/reset).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createApp, expectKiiError, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, userToken, everyShard } from "../helpers";
 import {
   latestMessage,
   linkIn,
@@ -161,7 +161,7 @@ describe("request reset: errors change nothing and send nothing", () => {
   it("answers 409 OPERATION_NOT_ALLOWED for a user without a password", async () => {
     const app = await createApp();
     const user = await newUser(app);
-    await env.DB.prepare("UPDATE users SET password_hash = NULL WHERE id = ?").bind(user.userID).run();
+    await everyShard.prepare("UPDATE users SET password_hash = NULL WHERE id = ?").bind(user.userID).run();
     await expectKiiError(await requestReset(app, user.userID), 409, "OPERATION_NOT_ALLOWED", "OperationNotAllowedException");
     expect(await resetRow(user.userID)).toBeNull();
   });
@@ -192,7 +192,7 @@ describe("request reset: errors change nothing and send nothing", () => {
   it("answers 401 USER_DISABLED with UserID and appID for a disabled user", async () => {
     const app = await createApp();
     const user = await newUser(app);
-    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userID).run();
+    await everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userID).run();
     const body = await expectKiiError(await requestReset(app, user.userID), 401, "USER_DISABLED", "UserDisabledException");
     expect(body).toMatchObject({ UserID: user.userID, appID: app.appId });
     expect(await resetRow(user.userID)).toBeNull();
@@ -267,7 +267,7 @@ describe("request reset: enumeration protection", () => {
   ])("answers a user who is %s like any other, sending nothing", async (_, update) => {
     const app = await createApp({ enumerationProtection: true });
     const user = await newUser(app);
-    await env.DB.prepare(update).bind(user.userID).run();
+    await everyShard.prepare(update).bind(user.userID).run();
     const res = await requestReset(app, `LOGIN_NAME:${user.loginName}`);
     expect(res.status).toBe(204);
     expect(await resetRow(user.userID)).toBeNull();

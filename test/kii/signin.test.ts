@@ -6,7 +6,7 @@ import { sha256Base64url } from "../../src/lib/digest";
 import { PasswordHasher } from "../../src/core/passwords";
 import { createServices } from "../../src/core/services";
 import { authenticate, issueUserToken } from "../../src/core/users";
-import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
 
@@ -22,8 +22,8 @@ const tokenRequest = (app: TestApp, json: unknown, path = "/api/oauth2/token", h
 
 const me = (app: TestApp, token: string) => call(`/api/apps/${app.appId}/users/me`, { headers: kiiHeaders(app, { Authorization: `Bearer ${token}` }) });
 
-const userRow = (id: string) => env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<Record<string, unknown>>();
-const tokenCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM access_tokens").first<{ n: number }>())!.n;
+const userRow = (id: string) => everyShard.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<Record<string, unknown>>();
+const tokenCount = async () => (await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens").first<{ n: number }>())!.n;
 
 async function expectToken(res: Response, id: string): Promise<TokenBody> {
   const text = await res.text();
@@ -33,8 +33,8 @@ async function expectToken(res: Response, id: string): Promise<TokenBody> {
   expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "id", "token_type"]);
   expect(body.id).toBe(id);
   expect(body.token_type).toBe("bearer");
-  // ≥ 128 bits of base64url.
-  expect(body.access_token).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+  // {appId}.{256 random bits as base64url}: the app names the shard that holds the token.
+  expect(body.access_token).toMatch(/^[a-z0-9]{8,64}\.[A-Za-z0-9_-]{43}$/);
   return body;
 }
 
@@ -125,7 +125,7 @@ describe("password sign-in", () => {
     const app = await createApp();
     const { userID } = await newUser(app);
     const token = await userToken(app, "alice", PASSWORD);
-    const rows = await env.DB.prepare("SELECT * FROM access_tokens WHERE user_id = ?").bind(userID).all<Record<string, unknown>>();
+    const rows = await everyShard.prepare("SELECT * FROM access_tokens WHERE user_id = ?").bind(userID).all<Record<string, unknown>>();
     expect(rows.results).toHaveLength(1);
     expect(rows.results[0]!.token_hash).toBe(sha256Base64url(token));
     expect(JSON.stringify(rows.results)).not.toContain(token);
@@ -165,11 +165,11 @@ describe("expiresAt", () => {
     const { app, userID } = await shared();
     const expiresAt = Date.now() + 3_600_000;
     const { access_token } = await expectToken(await tokenRequest(app, { username: "alice", password: PASSWORD, expiresAt }), userID);
-    const row = await env.DB.prepare("SELECT expires_at FROM access_tokens WHERE token_hash = ?").bind(sha256Base64url(access_token)).first<{ expires_at: number }>();
+    const row = await everyShard.prepare("SELECT expires_at FROM access_tokens WHERE token_hash = ?").bind(sha256Base64url(access_token)).first<{ expires_at: number }>();
     expect(row!.expires_at).toBe(expiresAt);
     expect((await me(app, access_token)).status).toBe(200);
 
-    await env.DB.prepare("UPDATE access_tokens SET expires_at = ? WHERE token_hash = ?").bind(Date.now() - 1, sha256Base64url(access_token)).run();
+    await everyShard.prepare("UPDATE access_tokens SET expires_at = ? WHERE token_hash = ?").bind(Date.now() - 1, sha256Base64url(access_token)).run();
     await expectKiiError(await me(app, access_token), 401, "UNAUTHORIZED", "UnauthorizedAccessException");
   });
 });
@@ -229,7 +229,7 @@ describe("disabled users", () => {
   it("401 USER_DISABLED on sign-in with the right password", async () => {
     const app = await createApp();
     const { userID } = await newUser(app);
-    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(userID).run();
+    await everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(userID).run();
     const before = await tokenCount();
     for (const path of ["/api/oauth2/token", `/api/apps/${app.appId}/oauth2/token`]) {
       const body = await expectKiiError(await tokenRequest(app, { username: "alice", password: PASSWORD }, path), 401, "USER_DISABLED", "UserDisabledException");
@@ -241,7 +241,7 @@ describe("disabled users", () => {
   it("400 invalid_grant with a wrong password (disabled is not revealed without the password)", async () => {
     const app = await createApp();
     const { userID } = await newUser(app);
-    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(userID).run();
+    await everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(userID).run();
     await expectInvalidGrant(await signIn(app, "alice", "wrong horse"));
   });
 });
@@ -275,7 +275,7 @@ describe("client_credentials (app admin token)", () => {
     );
     expect(body.expires_in).toBeGreaterThan(86_400 - 60);
     expect(body.expires_in).toBeLessThanOrEqual(86_400);
-    const row = await env.DB.prepare("SELECT user_id FROM access_tokens WHERE token_hash = ?").bind(sha256Base64url(body.access_token)).first<{ user_id: string | null }>();
+    const row = await everyShard.prepare("SELECT user_id FROM access_tokens WHERE token_hash = ?").bind(sha256Base64url(body.access_token)).first<{ user_id: string | null }>();
     expect(row).toEqual({ user_id: null });
   });
 
@@ -332,7 +332,7 @@ describe("rehash on sign-in", () => {
     const app = await createApp();
     const { userID } = await newUser(app);
     const old = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash(PASSWORD);
-    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(old, userID).run();
+    await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(old, userID).run();
     const before = (await userRow(userID))!;
 
     await expectToken(await signIn(app, "alice", PASSWORD), userID);
@@ -352,7 +352,7 @@ describe("rehash on sign-in", () => {
     const app = await createApp();
     const { userID } = await newUser(app);
     const old = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash(PASSWORD);
-    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(old, userID).run();
+    await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(old, userID).run();
     await expectInvalidGrant(await signIn(app, "alice", "wrong horse"));
     expect((await userRow(userID))!.password_hash).toBe(old);
   });
@@ -379,18 +379,18 @@ describe("a password change or disable racing a sign-in", () => {
       () => "issued",
       (e: { kind?: string }) => e.kind,
     );
-    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>();
+    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>();
     return { outcome, tokens: left!.n };
   }
 
   it("issues no token when the password changed after it was checked", async () => {
     const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
-    const result = await checkedThen((id) => env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run());
+    const result = await checkedThen((id) => everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run());
     expect(result).toEqual({ outcome: "wrong_password", tokens: 0 });
   });
 
   it("issues no token when the user was disabled after the password was checked", async () => {
-    const result = await checkedThen((id) => env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run());
+    const result = await checkedThen((id) => everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run());
     expect(result).toEqual({ outcome: "user_disabled", tokens: 0 });
   });
 

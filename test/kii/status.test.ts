@@ -2,7 +2,7 @@
 // users; disabling kills the user's tokens and blocks sign-in.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
 const STATUS = "application/vnd.kii.UserStatusUpdateRequest+json";
@@ -15,7 +15,7 @@ function setStatus(app: TestApp, id: string, token: string | null, body: unknown
 
 const me = (app: TestApp, token: string) => call(`/api/apps/${app.appId}/users/me`, { headers: kiiHeaders(app, { Authorization: `Bearer ${token}` }) });
 
-const userRow = (id: string) => env.DB.prepare("SELECT disabled, sequence, changed_at FROM users WHERE id = ?").bind(id).first<{ disabled: number; sequence: number; changed_at: number }>();
+const userRow = (id: string) => everyShard.prepare("SELECT disabled, sequence, changed_at FROM users WHERE id = ?").bind(id).first<{ disabled: number; sequence: number; changed_at: number }>();
 
 async function setup() {
   const app = await createApp();
@@ -45,7 +45,7 @@ describe("disabling", () => {
     expect((await setStatus(app, user.userID, admin, { disabled: true })).status).toBe(204);
     await expectKiiError(await me(app, first), 401, "UNAUTHORIZED", "UnauthorizedAccessException");
     await expectKiiError(await me(app, second), 401, "UNAUTHORIZED", "UnauthorizedAccessException");
-    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(user.userID).first<{ n: number }>();
+    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(user.userID).first<{ n: number }>();
     expect(left!.n).toBe(0);
   });
 

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
-import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, type TestApp, userToken } from "../helpers";
+import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, type TestApp, userToken, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
 const EMAIL = "a+b@x.com";
@@ -177,7 +177,7 @@ describe("UNAUTHORIZED", () => {
 
   it("401 for an expired token", async () => {
     const token = await userToken(app, "bob", PASSWORD);
-    await env.DB.prepare("UPDATE access_tokens SET expires_at = ? WHERE token_hash = ?").bind(Date.now() - 1000, sha256Base64url(token)).run();
+    await everyShard.prepare("UPDATE access_tokens SET expires_at = ? WHERE token_hash = ?").bind(Date.now() - 1000, sha256Base64url(token)).run();
     await expectKiiError(await get("me", token), 401, "UNAUTHORIZED", "UnauthorizedAccessException");
   });
 

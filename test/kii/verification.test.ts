@@ -3,7 +3,7 @@
 // parallel guesses, resets only to verified addresses, bad input changes nothing).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createApp, expectKiiError, kiiHeaders, registerKiiUser, type TestApp, userToken } from "../helpers";
+import { call, createApp, expectKiiError, kiiHeaders, registerKiiUser, type TestApp, userToken, everyShard } from "../helpers";
 import { latestMessage, outbox, PASSWORD, requestReset, unique, usersPath, waitForMessages } from "./password-helpers";
 
 const REQUIRED = { verification: { email: "required", phone: "required" } };
@@ -145,7 +145,7 @@ describe("verifying", () => {
     const statuses = answers.map((r) => r.status);
     expect(statuses.filter((s) => s === 403).length).toBeLessThanOrEqual(5);
     expect(statuses.every((s) => s === 403 || s === 409)).toBe(true);
-    const row = await env.DB.prepare("SELECT failures FROM address_verifications WHERE app_id = ? AND user_id = ? AND channel = 'phone'")
+    const row = await everyShard.prepare("SELECT failures FROM address_verifications WHERE app_id = ? AND user_id = ? AND channel = 'phone'")
       .bind(app.appId, u.userID)
       .first<{ failures: number }>();
     expect(row!.failures).toBe(5);
@@ -187,7 +187,7 @@ describe("verifying", () => {
     await expectKiiError(await change(app, u.token, u.userID, "email-address", { emailAddress: "not an address" }), 400, "INVALID_INPUT_DATA");
     await expectKiiError(await change(app, u.token, u.userID, "phone-number", { phoneNumber: "0901234" }), 400, "INVALID_INPUT_DATA");
     await expectKiiError(await change(app, u.token, u.userID, "email-address", { emailAddress: "a@example.com", verified: true }), 401, "UNAUTHORIZED");
-    const row = await env.DB.prepare("SELECT failures FROM address_verifications WHERE app_id = ? AND user_id = ? AND channel = 'phone'")
+    const row = await everyShard.prepare("SELECT failures FROM address_verifications WHERE app_id = ? AND user_id = ? AND channel = 'phone'")
       .bind(app.appId, u.userID)
       .first<{ failures: number }>();
     expect(row!.failures).toBe(0);

@@ -3,7 +3,7 @@
 // requests at once, and is repeated.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createApp, type TestApp } from "../helpers";
+import { adminToken, call, createApp, type TestApp, everyShard } from "../helpers";
 import { completeReset, linkIn, latestMessage, newUser, PASSWORD, requestPin, resetForm, resetRow, signInStatus, type TestUser } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
 import { findApp } from "../../src/core/apps";
@@ -27,7 +27,7 @@ async function bodyOf(res: Response): Promise<string> {
 
 /** Forgets the user's failures, so each round starts with five attempts. */
 const clearFailures = (appId: string, userId: string) =>
-  env.DB.prepare("UPDATE password_resets SET failures = 0, failed_at = 0 WHERE app_id = ? AND user_id = ?").bind(appId, userId).run();
+  everyShard.prepare("UPDATE password_resets SET failures = 0, failed_at = 0 WHERE app_id = ? AND user_id = ?").bind(appId, userId).run();
 
 describe("at most five guesses are evaluated, whatever the concurrency", () => {
   it("Kii PIN completion: 20 wrong PINs and the right one at once, three rounds", async () => {
@@ -146,11 +146,11 @@ describe("a password change cannot overwrite a reset that completed after the ol
     const stale = (await findUserById(svc, appRow, user.userID))!;
     const code = await resetCode(app, admin, user);
     await expectOk(await rest(`/users/${user.userID}/password`, { token: admin, json: { newPassword: { password: "Reset-in-between-1" }, verificationCode: code } }));
-    const before = await env.DB.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first();
+    const before = await everyShard.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first();
     await expect(
       changePassword(svc, appRow, { user: stale, principal: { kind: "user", appId: app.appId, userId: user.userID }, oldPassword: PASSWORD, newPassword: "changed over the reset" }),
     ).rejects.toMatchObject({ kind: "wrong_password" });
-    expect(await env.DB.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first()).toEqual(before);
+    expect(await everyShard.prepare("SELECT password_hash, sequence FROM users WHERE id = ?").bind(user.userID).first()).toEqual(before);
     expect(await signInStatus(app, user.loginName, "Reset-in-between-1")).toBe(200);
     expect(await signInStatus(app, user.loginName, "changed over the reset")).toBe(400);
   });

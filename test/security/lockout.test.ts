@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../src/core/services";
 import { authenticate } from "../../src/core/users";
 import type { App } from "../../src/core/apps";
-import { adminToken, call, createApp, kiiHeaders, signIn, type TestApp } from "../helpers";
+import { adminToken, call, createApp, kiiHeaders, signIn, type TestApp, everyShard } from "../helpers";
 import { latestMessage, newUser, outbox, PASSWORD, type TestUser } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
 
@@ -33,7 +33,7 @@ const outcome = (p: Promise<unknown>) =>
   );
 
 const guardRow = (app: TestApp, userId: string) =>
-  env.DB.prepare("SELECT * FROM sign_in_guards WHERE app_id = ? AND user_id = ?").bind(app.appId, userId).first<Record<string, number>>();
+  everyShard.prepare("SELECT * FROM sign_in_guards WHERE app_id = ? AND user_id = ?").bind(app.appId, userId).first<Record<string, number>>();
 
 async function wrongTimes(app: TestApp, user: TestUser, n: number) {
   for (let i = 0; i < n; i++) expect((await signIn(app, user.loginName, WRONG)).status).toBe(400);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { app as worker } from "../../src/app";
 import { openDatabase } from "../../src/storage/db";
 import { UserStore } from "../../src/storage/users";
-import { createApp, kiiHeaders } from "../helpers";
+import { createApp, kiiHeaders, shardOf } from "../helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -39,7 +39,8 @@ describe("log lines when storage fails", () => {
       headers: { ...kiiHeaders(app), "Content-Type": "application/json" },
       body: JSON.stringify({ loginName: "logged-user", emailAddress: "private.person@example.com", password: "a secret password" }),
     });
-    const res = await worker.fetch(request, { ...env, DB: failingWrites(env.DB) }, createExecutionContext());
+    // Every database fails its writes: the control database and both shards (the user goes to one).
+    const res = await worker.fetch(request, { ...env, DB: failingWrites(env.DB), USERS_0: failingWrites(env.USERS_0!), USERS_1: failingWrites(env.USERS_1!) }, createExecutionContext());
     expect(res.status).toBe(500);
     const lines = errors.mock.calls.map((c) => String(c[0]));
     expect(lines.some((l) => l.includes("disk I/O error"))).toBe(true);
@@ -54,7 +55,7 @@ describe("log lines when storage fails", () => {
 describe("a registration that loses a race on a unique field", () => {
   it("is refused as a conflict, not a failure", async () => {
     const app = await createApp();
-    const users = new UserStore(openDatabase(env.DB));
+    const users = new UserStore(openDatabase(await shardOf(app)));
     const row = (id: string) => ({ id, appId: app.appId, loginName: "racer", loginNameKey: "racer", createdAt: 1, changedAt: 1 });
     expect(await users.insert(row("1001"))).toBe(true);
     expect(await users.insert(row("1002"))).toBe(false);

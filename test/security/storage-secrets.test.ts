@@ -13,13 +13,16 @@ async function everythingStored(): Promise<string> {
     for (const key of page.keys) parts.push(key.name, (await env.CODES.get(key.name)) ?? "");
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
-  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{
-    name: string;
-  }>();
-  expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "access_tokens", "password_resets", "sessions", "sign_in_guards"]));
-  for (const { name } of tables.results) {
-    const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
-    parts.push(JSON.stringify(rows.results));
+  // The control database and every shard: each has every table (one schema for all).
+  for (const db of [env.DB, env.USERS_0!, env.USERS_1!]) {
+    const tables = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{
+      name: string;
+    }>();
+    expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["users", "access_tokens", "password_resets", "sessions", "sign_in_guards"]));
+    for (const { name } of tables.results) {
+      const rows = await db.prepare(`SELECT * FROM "${name}"`).all();
+      parts.push(JSON.stringify(rows.results));
+    }
   }
   return parts.join("\n");
 }

@@ -4,10 +4,11 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { FAILURE_MEMORY_MS, MAX_FAILURES, ResetCodeStore } from "../../src/storage/codes";
 import { openDatabase } from "../../src/storage/db";
-import { createApp, registerKiiUser, type TestApp } from "../helpers";
+import { createApp, registerKiiUser, shardOf, type TestApp } from "../helpers";
 
-const db = openDatabase(env.DB);
-const store = new ResetCodeStore(db, env.CODES);
+// The store over the shard that holds the test app's users (set once the app exists).
+let db: ReturnType<typeof openDatabase>;
+let store: ResetCodeStore;
 const NOW = Date.now();
 let app: TestApp;
 let userId: string;
@@ -19,11 +20,15 @@ async function issue(code: string, now = NOW, ttlSeconds = 600) {
   return prepared.codeId;
 }
 
-const row = () => env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(userId).first<{ code_id: string | null; failures: number }>();
+const row = async () => (await shardOf(app)).prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(userId).first<{ code_id: string | null; failures: number }>();
 
 describe("ResetCodeStore", () => {
   beforeEach(async () => {
-    app ??= await createApp();
+    if (!app) {
+      app = await createApp();
+      db = openDatabase(await shardOf(app));
+      store = new ResetCodeStore(db, env.CODES);
+    }
     ({ userID: userId } = await registerKiiUser(app, { loginName: `codes${n++}x${Date.now().toString(36)}`, password: "correct horse" }));
   });
 
@@ -58,7 +63,7 @@ describe("ResetCodeStore", () => {
   it("compares at most five of 25 guesses that race, and answers every other one alike", async () => {
     for (let round = 0; round < 3; round++) {
       await issue(`12345${round}`);
-      await env.DB.prepare("UPDATE password_resets SET failures = 0 WHERE user_id = ?").bind(userId).run();
+      await (await shardOf(app)).prepare("UPDATE password_resets SET failures = 0 WHERE user_id = ?").bind(userId).run();
       const guesses = [...Array.from({ length: 24 }, (_, i) => `9${String(i).padStart(5, "0")}`), `12345${round}`];
       const results = await Promise.all(guesses.map((g) => store.check(app.appId, userId, g, NOW)));
       const compared = results.filter((r) => r.status === "invalid" || r.status === "ok");

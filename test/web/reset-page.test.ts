@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createServices } from "../../src/core/services";
 import { linkTag, newCodeId } from "../../src/storage/codes";
 import { outboxStub } from "../../src/storage/outbox";
-import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp } from "../helpers";
+import { adminToken, call, createApp, kiiHeaders, registerKiiUser, signIn, type TestApp, everyShard } from "../helpers";
 
 let serial = 0;
 
@@ -58,7 +58,7 @@ const form = (fields: Record<string, string>, headers: Record<string, string> = 
 });
 
 async function resetRow(userId: string) {
-  return env.DB.prepare("SELECT code_id, failures, expires_at FROM password_resets WHERE user_id = ?")
+  return everyShard.prepare("SELECT code_id, failures, expires_at FROM password_resets WHERE user_id = ?")
     .bind(userId)
     .first<{ code_id: string | null; failures: number; expires_at: number }>();
 }
@@ -139,7 +139,7 @@ describe("GET of a live link", () => {
     const a = await account(await createApp());
     const svc = createServices(env);
     const codeId = newCodeId();
-    const prepared = svc.codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
+    const prepared = svc.shard((await svc.apps.get(a.app.appId))!).codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
     await Promise.all([prepared.stored, prepared.statement.run()]);
     // A short code's link names the code it was issued as; a wrong code under the live tag is a guess.
     const wrong = `/reset/${a.app.appId}/${a.userId}/AAAAAA.${linkTag(codeId)}`;
@@ -205,7 +205,8 @@ describe("the code from the fragment, or typed", () => {
     const a = await account(await createApp());
     const svc = createServices(env);
     const codeId = newCodeId();
-    const prepared = svc.codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
+    const app = (await svc.apps.getPrimary(a.app.appId))!;
+    const prepared = svc.shard(app).codes.prepare(a.app.appId, a.userId, "code", "K7Q2ZP", 600, Date.now(), codeId);
     await Promise.all([prepared.stored, prepared.statement.run()]);
     const path = `/reset/${a.app.appId}/${a.userId}/${linkTag(codeId)}`;
     expect((await call(path)).status).toBe(200);
@@ -226,7 +227,8 @@ describe("the code from the fragment, or typed", () => {
     const svc = createServices(env);
     // What an email link looked like before codes moved to the fragment: 256 bits of base64url.
     const token = "Q2xhc3NpY19saW5rX3Rva2VuX2Zyb21fYmVmb3JlXzAx";
-    const prepared = svc.codes.prepare(a.app.appId, a.userId, "email_link", token, 600, Date.now());
+    const app = (await svc.apps.getPrimary(a.app.appId))!;
+    const prepared = svc.shard(app).codes.prepare(a.app.appId, a.userId, "email_link", token, 600, Date.now());
     await Promise.all([prepared.stored, prepared.statement.run()]);
     const path = `/reset/${a.app.appId}/${a.userId}/${token}`;
     const page = await call(path);
@@ -327,7 +329,7 @@ describe("links that cannot be used", () => {
   it("an expired link shows the expired page (410) on GET and POST, password unchanged", async () => {
     const a = await account(await createApp());
     const link = await requestLink(a);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
     const get = await call(link.path);
     expect(get.status).toBe(410);
     expect(h1s(await get.text())).toEqual(["This link has expired"]);
@@ -399,7 +401,7 @@ describe("links that cannot be used", () => {
   it("redirects to the app's failure URL with the reason when one is set", async () => {
     const a = await account(await createApp({ resetRedirects: { failure: "https://app.example.com/reset-failed" } }));
     const link = await requestLink(a);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, a.userId).run();
     const res = await call(link.path, { redirect: "manual" });
     expect(res.status).toBe(303);
     expect(res.headers.get("Location")).toBe("https://app.example.com/reset-failed?reason=expired");

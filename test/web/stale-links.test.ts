@@ -3,7 +3,7 @@
 // user's current code keeps all its attempts.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createApp, signIn, type TestApp } from "../helpers";
+import { call, createApp, signIn, type TestApp, everyShard } from "../helpers";
 import { completeReset, type HostedLink, latestMessage, linkIn, newUser, PASSWORD, requestPin, requestReset, resetForm, resetRow } from "../kii/password-helpers";
 import { expectOk, rest } from "../zitadel/helpers";
 import { adminToken } from "../helpers";
@@ -94,8 +94,8 @@ describe("a stale link", () => {
     const user = await newUser(app);
     const oldLink = await emailLink(app, user, 1);
     await requestPin(app, user);
-    const before = await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first();
+    const before = await everyShard.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first();
     for (let i = 0; i < 5; i++) await call(oldLink.path, resetForm(oldLink.code, "whatever password"));
-    expect(await env.DB.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first()).toEqual(before);
+    expect(await everyShard.prepare("SELECT * FROM password_resets WHERE user_id = ?").bind(user.userID).first()).toEqual(before);
   });
 });

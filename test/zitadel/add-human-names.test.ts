@@ -3,13 +3,13 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { unique } from "../kii/password-helpers";
-import { call } from "../helpers";
+import { call, everyShard } from "../helpers";
 import { expectOk, expectZitadelError, rest, type ZitadelApp, zitadelApp } from "./helpers";
 
 let shared: Promise<ZitadelApp> | undefined;
 const app = () => (shared ??= zitadelApp());
 
-const usersOf = async (appId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(appId).first<number>("n"))!;
+const usersOf = async (appId: string) => (await everyShard.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(appId).first<number>("n"))!;
 
 function human(overrides: { username?: string; profile?: Record<string, string> } = {}) {
   const username = overrides.username ?? unique("names");

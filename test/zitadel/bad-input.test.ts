@@ -4,8 +4,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { latestMessage, resetRow, userRow } from "../kii/password-helpers";
 import { addHuman, expectOk, expectZitadelError, rest, zitadelApp } from "./helpers";
+import { everyShard } from "../helpers";
 
-const usersOf = (appId: string) => env.DB.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(appId).first<number>("n");
+const usersOf = (appId: string) => everyShard.prepare("SELECT count(*) AS n FROM users WHERE app_id = ?").bind(appId).first<number>("n");
 
 /** What a request must not change: the user's row (sequence, hash, flags) and reset state. */
 async function snapshot(userId: string) {

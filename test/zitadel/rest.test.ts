@@ -2,7 +2,7 @@
 // shape, authorization, and the same users as the Kii dialect.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, kiiHeaders, userToken } from "../helpers";
+import { call, kiiHeaders, userToken, everyShard } from "../helpers";
 import { latestMessage, newUser, outbox, PASSWORD as KII_PASSWORD, resetRow, signInStatus, userRow } from "../kii/password-helpers";
 import { addHuman, expectOk, expectZitadelError, PASSWORD, rest, zitadelApp } from "./helpers";
 
@@ -71,7 +71,7 @@ describe("AddHumanUser", () => {
       json: { profile: { givenName: "A", familyName: "B" }, email: { email: "bcrypt@example.com" }, hashedPassword: { hash: "$2a$10$abcdefghijklmnopqrstuv" } },
     });
     await expectZitadelError(res, 400, 3, "LATCHKEY-INPUT");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind("bcrypt@example.com").first("n")).toBe(0);
+    expect(await everyShard.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind("bcrypt@example.com").first("n")).toBe(0);
   });
 
   it("refuses a user token with PermissionDenied", async () => {
@@ -304,7 +304,7 @@ describe("PasswordReset", () => {
   it("answers a disabled user with COMMAND-JLK35", async () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
-    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userId).run();
+    await everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(user.userId).run();
     await expectZitadelError(await rest(`/users/${user.userId}/password_reset`, { token: app.admin, json: {} }), 400, 9, "COMMAND-JLK35");
   });
 
@@ -363,7 +363,7 @@ describe("SetPassword", () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
     const code = await returnCode(app, user.userId);
-    await env.DB.prepare("UPDATE password_resets SET expires_at = 1 WHERE user_id = ?").bind(user.userId).run();
+    await everyShard.prepare("UPDATE password_resets SET expires_at = 1 WHERE user_id = ?").bind(user.userId).run();
     const res = await rest(`/users/${user.userId}/password`, { token: app.admin, json: { newPassword: { password: "Another-pass-2" }, verificationCode: code } });
     await expectZitadelError(res, 400, 9, "CODE-QvUQ4P");
   });

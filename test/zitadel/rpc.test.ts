@@ -192,7 +192,8 @@ describe("faults of ours under Connect", () => {
       headers: { "Content-Type": "application/json", Authorization: "Bearer some-token-value" },
       body: JSON.stringify({ userId: "123" }),
     });
-    const res = await worker.fetch(request, { ...env, DB: brokenDb }, createExecutionContext());
+    // The control database and every shard fail: the token (from before shards: no app in it) is looked for in each.
+    const res = await worker.fetch(request, { ...env, DB: brokenDb, USERS_0: brokenDb, USERS_1: brokenDb }, createExecutionContext());
     const text = await res.text();
     const logged = errors.mock.calls.map((c) => String(c[0]));
     errors.mockRestore();

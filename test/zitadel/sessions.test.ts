@@ -5,7 +5,7 @@ import { createScheduledController, env } from "cloudflare:test";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
-import { signIn } from "../helpers";
+import { signIn, everyShard } from "../helpers";
 import { addHuman, expectOk, expectZitadelError, PASSWORD, rest, zitadelApp, type ZitadelApp } from "./helpers";
 
 interface Created {
@@ -25,9 +25,10 @@ describe("CreateSession", () => {
     const app = await zitadelApp();
     const user = await addHuman(app);
     const created = await expectOk<Created>(await createSession(app, { user: { loginName: user.username }, password: { password: PASSWORD } }));
-    expect(created.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // {appId}.{256 random bits}: the app names the shard that holds the session.
+    expect(created.sessionToken).toMatch(new RegExp(`^${app.appId}\\.[A-Za-z0-9_-]{43}$`));
     expect(created.details.resourceOwner).toBe(app.orgId);
-    const row = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(created.sessionId).first<Record<string, unknown>>();
+    const row = await everyShard.prepare("SELECT * FROM sessions WHERE id = ?").bind(created.sessionId).first<Record<string, unknown>>();
     expect(row!.token_hash).toBe(sha256Base64url(created.sessionToken));
     expect(JSON.stringify(row)).not.toContain(created.sessionToken);
     const { session } = await expectOk<{ session: { id: string; factors: { user: { id: string; organizationId: string }; password?: { verifiedAt: string } } } }>(
@@ -45,7 +46,7 @@ describe("CreateSession", () => {
     const user = await addHuman(app);
     await expectZitadelError(await createSession(app, { user: { userId: user.userId }, password: { password: "wrong one" } }), 400, 3, "COMMAND-3M0fs");
     await expectZitadelError(await createSession(app, { user: { loginName: "nobody-here" }, password: { password: "x" } }), 404, 5, "COMMAND-SAF4f");
-    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE app_id = ?").bind(app.appId).first("n")).toBe(0);
+    expect(await everyShard.prepare("SELECT COUNT(*) AS n FROM sessions WHERE app_id = ?").bind(app.appId).first("n")).toBe(0);
   });
 
   it("failed password checks count toward the lockout; then even the right one gets COMMAND-JLK35", async () => {
@@ -115,7 +116,7 @@ describe("SetSession, GetSession, DeleteSession", () => {
     const created = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }, { lifetime: "1s" }));
     const { session } = await expectOk<{ session: { expirationDate: string } }>(await getSession(app, created.sessionId, created.sessionToken));
     expect(Date.parse(session.expirationDate)).toBeGreaterThan(Date.now() - 1000);
-    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, created.sessionId).run();
+    await everyShard.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, created.sessionId).run();
     await expectZitadelError(
       await rest(`/sessions/${created.sessionId}`, { token: app.admin, method: "PATCH", json: { sessionToken: created.sessionToken } }),
       400,
@@ -172,9 +173,9 @@ describe("daily clean-up", () => {
     const expiring = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }, { lifetime: "3600s" }));
     const live = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }, { lifetime: "3600s" }));
     const forever = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }));
-    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, expiring.sessionId).run();
+    await everyShard.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, expiring.sessionId).run();
     await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env);
-    const ids = (await env.DB.prepare("SELECT id FROM sessions WHERE app_id = ?").bind(app.appId).all<{ id: string }>()).results.map((r) => r.id).sort();
+    const ids = (await everyShard.prepare("SELECT id FROM sessions WHERE app_id = ?").bind(app.appId).all<{ id: string }>()).results.map((r) => r.id).sort();
     expect(ids).toEqual([live.sessionId, forever.sessionId].sort());
   });
 });

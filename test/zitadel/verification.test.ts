@@ -4,7 +4,7 @@
 // client drives every transport in test/e2e/verification.e2e.ts.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, userToken } from "../helpers";
+import { call, userToken, everyShard } from "../helpers";
 import { latestMessage, outbox, unique } from "../kii/password-helpers";
 import { expectOk, expectZitadelError, PASSWORD, rest, type ZitadelApp, zitadelApp } from "./helpers";
 
@@ -114,7 +114,7 @@ describe("SetEmail", () => {
     );
     await expectZitadelError(await rest(`/users/${u.userId}/email/verify`, { token: app.admin, json: { verificationCode: "X".repeat(21) } }), 400, 3, "LATCHKEY-INPUT");
     await expectZitadelError(await rest(`/users/nobody/email/verify`, { token: app.admin, json: { verificationCode: "ABCDEF" } }), 404, 5, "COMMAND-SAF4f");
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM address_verifications WHERE app_id = ?").bind(app.appId).first<{ n: number }>();
+    const rows = await everyShard.prepare("SELECT count(*) AS n FROM address_verifications WHERE app_id = ?").bind(app.appId).first<{ n: number }>();
     expect(rows!.n).toBe(0);
     expect((await human(app, u.userId)).email).toMatchObject({ email: u.email, isVerified: true });
   });
@@ -122,7 +122,7 @@ describe("SetEmail", () => {
   it("answers an expired code with CODE-QvUQ4P and a resend with nothing pending with COMMAND-3M9ds", async () => {
     const app = await zitadelApp();
     const u = await add(app, { returnCode: {} });
-    await env.DB.prepare("UPDATE address_verifications SET expires_at = 1 WHERE app_id = ? AND user_id = ?").bind(app.appId, u.userId).run();
+    await everyShard.prepare("UPDATE address_verifications SET expires_at = 1 WHERE app_id = ? AND user_id = ?").bind(app.appId, u.userId).run();
     await expectZitadelError(await rest(`/users/${u.userId}/email/verify`, { token: app.admin, json: { verificationCode: u.emailCode } }), 400, 9, "CODE-QvUQ4P");
     const again = await expectOk<{ verificationCode: string }>(await rest(`/users/${u.userId}/email/resend`, { token: app.admin, json: { returnCode: {} } }));
     await expectOk(await rest(`/users/${u.userId}/email/verify`, { token: app.admin, json: { verificationCode: again.verificationCode } }));

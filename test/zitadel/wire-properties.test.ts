@@ -8,7 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call } from "../helpers";
+import { call, everyShard } from "../helpers";
 import { resetRow, userRow } from "../kii/password-helpers";
 import { addHuman, type HumanUser, type ZitadelApp, zitadelApp } from "./helpers";
 import { connectError, grpcWebError } from "./wire-helpers";
@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 /** What no bad request may change: the app's users, the known user's row and its reset state. */
 async function state() {
-  const users = await env.DB.prepare("SELECT id, sequence FROM users WHERE app_id = ? ORDER BY id").bind(app.appId).all();
+  const users = await everyShard.prepare("SELECT id, sequence FROM users WHERE app_id = ? ORDER BY id").bind(app.appId).all();
   return { users: users.results, user: await userRow(user.userId), reset: await resetRow(user.userId) };
 }
 

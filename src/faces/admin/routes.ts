@@ -6,17 +6,18 @@ import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { APP_ID, createApp, deleteApp, describeApp, listApps, MAX_ROTATION_GRACE_SECONDS, requireApp, rotateAppCredentials, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";
-import { isCoreError } from "../../core/errors";
+import { coreErrorOf, moveApp } from "../../core/shards";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
 import { logError } from "../../lib/log";
 import { importUsersRoute } from "./import";
 
 class AdminError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 500,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 500 | 503,
     readonly code: string,
     message: string,
     readonly field?: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -25,7 +26,7 @@ class AdminError extends Error {
 const adminError = (e: AdminError) =>
   new Response(JSON.stringify({ error: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }), {
     status: e.status,
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...(e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : {}) },
   });
 
 /** Settings are checked as a whole by the core (config/settings.ts appSettingsSchema, then its rules). */
@@ -34,6 +35,8 @@ export const createSchema = z.strictObject({
   appId: z.string().regex(APP_ID, "8 to 64 lower-case letters and digits").optional(),
   name: z.string().min(1).max(100).optional(),
   settings: settingsField.optional(),
+  /** The shard for the app's users (USERS_{shard}); by default the one holding the fewest apps. */
+  shard: z.int().min(0).max(999).optional(),
 });
 export const patchSchema = z.strictObject({ settings: settingsField });
 
@@ -60,9 +63,13 @@ admin.onError((err, c) => {
     const { field, message } = describeZodError(err, "settings");
     return adminError(new AdminError(400, "invalid_settings", message, field));
   }
-  if (isCoreError(err)) {
-    if (err.kind === "app_not_found") return adminError(new AdminError(404, "not_found", err.message));
-    if (err.kind === "user_exists") return adminError(new AdminError(409, "conflict", err.message, "appId"));
+  const core = coreErrorOf(err);
+  if (core) {
+    if (core.kind === "app_not_found") return adminError(new AdminError(404, "not_found", core.message));
+    if (core.kind === "user_exists") return adminError(new AdminError(409, "conflict", core.message, "appId"));
+    if (core.kind === "invalid_input") return adminError(new AdminError(400, "invalid_request", core.message, core.details.field));
+    if (core.kind === "state_conflict") return adminError(new AdminError(409, "conflict", core.message, core.details.field));
+    if (core.kind === "unavailable") return adminError(new AdminError(503, "unavailable", core.message, undefined, core.details.retryAfterSeconds ?? 5));
   }
   logError({ face: "admin", route: c.req.routePath }, err);
   return adminError(new AdminError(500, "internal", "Internal server error"));
@@ -136,6 +143,22 @@ admin.post("/apps/:appId/:action{users:import}", (c) =>
     throw new AdminError(status, code, message);
   }),
 );
+
+const moveSchema = z.strictObject({
+  /** The target shard (binding USERS_{shard}); the app's current shard cancels an unfinished move. */
+  shard: z.int().min(0).max(999),
+  /** Seconds between the switch and deleting the source's copy, for read replicas to catch up. */
+  settleSeconds: z.int().min(0).max(60).default(5),
+});
+
+/**
+ * POST /admin/apps/{appId}/move {shard}: copies the app's users to another shard and switches its
+ * routing (core/shards.ts moveApp). The app's writes answer 503 with Retry-After while it copies.
+ */
+admin.post("/apps/:appId/move", async (c) => {
+  const body = await readBody(c, moveSchema);
+  return c.json(await moveApp(c.var.svc, c.req.param("appId"), body.shard, { settleMs: body.settleSeconds * 1000 }));
+});
 
 admin.delete("/apps/:appId", async (c) => {
   await deleteApp(c.var.svc, c.req.param("appId"));

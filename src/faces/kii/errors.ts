@@ -24,6 +24,7 @@ export const KII_ERRORS = {
   NOT_FOUND: [404, "NotFoundException"],
   METHOD_NOT_ALLOWED: [405, "MethodNotAllowedException"],
   INTERNAL_SERVER_ERROR: [500, "InternalServerErrorException"],
+  SERVICE_UNAVAILABLE: [503, "ServiceUnavailableException"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type KiiErrorCode = keyof typeof KII_ERRORS;
@@ -116,5 +117,8 @@ export function fromCoreError(e: CoreError, ctx: KiiErrorContext = {}): KiiError
       return new KiiError("INVALID_STATUS", e.message, { appID: ctx.appId });
     case "rate_limited":
       return new KiiError("TOO_MANY_REQUESTS", e.message, {}, { "Retry-After": String(d.retryAfterSeconds ?? 60) });
+    case "unavailable":
+      // The app's shard is pausing writes for a move, or its schema is behind: temporary.
+      return new KiiError("SERVICE_UNAVAILABLE", e.message, { appID: ctx.appId }, { "Retry-After": String(d.retryAfterSeconds ?? 5) });
   }
 }

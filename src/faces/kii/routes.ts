@@ -5,7 +5,8 @@ import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
-import { E164, type EarlyLookup, EMAIL, lookUpEarly, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
+import { coreErrorOf } from "../../core/shards";
+import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { pendingAddresses, registerWithVerification } from "../../core/verification";
@@ -93,7 +94,8 @@ kii.use(
 
 kii.onError((err, c) => {
   if (err instanceof KiiError) return kiiErrorResponse(err);
-  if (isCoreError(err)) return kiiErrorResponse(fromCoreError(err, { appId: c.req.param("appID") }));
+  const core = coreErrorOf(err);
+  if (core) return kiiErrorResponse(fromCoreError(core, { appId: c.req.param("appID") }));
   logError({ face: "kii", route: c.req.routePath }, err);
   return kiiErrorResponse(new KiiError("INTERNAL_SERVER_ERROR", "Internal server error"));
 });
@@ -149,8 +151,9 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
   if (!appId) throw unauthorized(null, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   if (!APP_ID.test(appId)) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId.slice(0, 64) });
   const token = bearerToken(c.req.header("Authorization"));
-  // Both look-ups at once: the app row and the token row do not depend on each other.
-  const [app, principal] = await Promise.all([findApp(svc, appId), token ? resolveToken(svc, token) : null]);
+  // The app's row names the shard that holds the token (a token also names its app; one from
+  // before shards is looked for in this app's shard).
+  const app = await findApp(svc, appId);
   if (!app) throw new KiiError("APP_NOT_FOUND", "The app was not found", { appID: appId });
   for (const [id, key] of [
     [basic?.id, basic?.key],
@@ -159,8 +162,10 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
     if (id !== undefined && (id !== app.id || !appKeyMatches(svc, app, key ?? ""))) throw unauthorized(appId, "The app credentials are not valid");
   }
   if (token) {
-    if (!principal || principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
-    return { app, principal };
+    const resolved = await resolveToken(svc, token, app);
+    if (!resolved || resolved.principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
+    // The token's app as its resolution found it: fresher than `app` if a move happened meanwhile.
+    return { app: resolved.app, principal: resolved.principal };
   }
   if (!basic && headerId === undefined) throw unauthorized(app.id, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   return { app, principal: null };
@@ -302,16 +307,10 @@ async function readResetDelivery(c: AppContext): Promise<ResetDelivery> {
 }
 
 const requestResetRoute = async (c: AppContext) => {
-  // The user's row is read beside the app's and the token's (the path names the app). A bad
-  // identifier is answered after the app's checks, as before.
-  let early: EarlyLookup | undefined;
-  try {
-    early = lookUpEarly(c.var.svc, c.req.param("appID")!, parseUserIdentifier(c.req.param("id")!));
-  } catch {}
   const { app, principal } = await identify(c, c.req.param("appID")!);
-  const ref = early?.ref ?? parseUserIdentifier(c.req.param("id")!);
+  const ref = parseUserIdentifier(c.req.param("id")!);
   const delivery = await readResetDelivery(c);
-  await requestReset(c.var.svc, app, { ref, delivery, principal, clientIp: clientIp(c), origin: publicOrigin(c), early });
+  await requestReset(c.var.svc, app, { ref, delivery, principal, clientIp: clientIp(c), origin: publicOrigin(c) });
   return c.body(null, 204);
 };
 kii.post("/apps/:appID/users/:id/password/request-reset", requestResetRoute);

@@ -69,6 +69,11 @@ export const invalidArgument = (text: string) => new ZitadelError(Code.InvalidAr
 export const unauthenticated = () => new ZitadelError(Code.Unauthenticated, "AUTH-7fs1e", "Token is invalid");
 export const permissionDenied = () => new ZitadelError(Code.PermissionDenied, "AUTH-5mWD2", "No matching permissions found");
 export const unimplemented = (text: string) => new ZitadelError(Code.Unimplemented, "LATCHKEY-UNIMPLEMENTED", text);
+/**
+ * A move pausing the app's writes, or its shard's schema behind the code: gRPC's Unavailable
+ * (HTTP 503 on REST) is the code clients retry, and Retry-After says when.
+ */
+export const unavailable = (e: CoreError) => new ZitadelError(Code.Unavailable, "LATCHKEY-UNAVAILABLE", e.message, e.details.retryAfterSeconds ?? 5);
 export const internal = () => new ZitadelError(Code.Internal, "LATCHKEY-INTERNAL", "Internal error");
 
 const POLICY_IDS: Record<PolicyViolation, [string, string]> = {
@@ -154,6 +159,8 @@ export function fromCoreError(e: CoreError, rpc: Rpc): ZitadelError {
       return z(Code.InvalidArgument, "DOMAIN-oGh5e", "Invalid URL template");
     case "unsupported":
       return z(Code.Unimplemented, "LATCHKEY-UNIMPLEMENTED", e.message);
+    case "unavailable":
+      return unavailable(e);
   }
 }
 

@@ -35,12 +35,13 @@ import { adminSetPassword, changePassword, completeResetFor, requestReset, type 
 import type { Services } from "../../core/services";
 import { deleteUser as deleteUserCore, lockUser as lockUserCore, setUserActive, unlockUser as unlockUserCore } from "../../core/lifecycle";
 import { accountState, type AccountState } from "../../core/lockout";
-import { resolveToken } from "../../core/users";
+import { type ResolvedToken, resolveToken } from "../../core/users";
+import { coreErrorOf } from "../../core/shards";
 import { type AddressIntent, registerWithVerification } from "../../core/verification";
 import { bearerToken } from "../../http";
-import { type App, findApp } from "../../core/apps";
+import type { App } from "../../core/apps";
 import type { User } from "../../core/users";
-import { fromCoreError, internal, invalidArgument, permissionDenied, type Rpc, unauthenticated, ZitadelError } from "./errors";
+import { fromCoreError, internal, invalidArgument, permissionDenied, type Rpc, unauthenticated, unavailable, ZitadelError } from "./errors";
 import { logError } from "../../lib/log";
 
 export interface Caller {
@@ -56,11 +57,17 @@ export interface Caller {
 export async function authenticateCaller(svc: Services, authorization: string | null | undefined): Promise<Omit<Caller, "clientIp" | "origin">> {
   const token = bearerToken(authorization ?? undefined);
   if (!token || token.length > 512) throw unauthenticated();
-  const principal = await resolveToken(svc, token);
-  if (!principal) throw unauthenticated();
-  const app = await findApp(svc, principal.appId);
-  if (!app) throw unauthenticated();
-  return { svc, app, principal };
+  // The token names its app, whose row names the shard that says whether the token is live.
+  let resolved: ResolvedToken | null;
+  try {
+    resolved = await resolveToken(svc, token);
+  } catch (e) {
+    const core = coreErrorOf(e);
+    if (core?.kind === "unavailable") throw unavailable(core);
+    throw e;
+  }
+  if (!resolved) throw unauthenticated();
+  return { svc, app: resolved.app, principal: resolved.principal };
 }
 
 /** Runs an RPC body and turns every failure into a ZitadelError; unexpected ones are logged, not shown. */
@@ -69,7 +76,8 @@ export async function guarded<T>(rpc: Rpc, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (e) {
     if (e instanceof ZitadelError) throw e;
-    if (isCoreError(e)) throw fromCoreError(e, rpc);
+    const core = coreErrorOf(e);
+    if (core) throw fromCoreError(core, rpc);
     logError({ face: "zitadel", rpc }, e);
     throw internal();
   }

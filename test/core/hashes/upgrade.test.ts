@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { findApp } from "../../../src/core/apps";
 import { createServices } from "../../../src/core/services";
 import { authenticate, issueUserToken } from "../../../src/core/users";
-import { signIn } from "../../helpers";
+import { signIn, everyShard } from "../../helpers";
 import { changePassword, signInStatus, userRow } from "../../kii/password-helpers";
 import { addHuman, expectOk, expectZitadelError, rest, zitadelApp, type ZitadelApp } from "../../zitadel/helpers";
 
@@ -79,7 +79,7 @@ describe("sign-in with an imported foreign hash", () => {
     const user = await importUser(app, HASHES["sha512-crypt"]!);
     const token = ((await (await signIn(app, user.username, PASSWORD)).json()) as { access_token: string }).access_token;
     // Sign-in upgraded it; put a foreign hash back to exercise the change path against one.
-    await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(HASHES["md5-crypt"], user.userId).run();
+    await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(HASHES["md5-crypt"], user.userId).run();
     const res = await changePassword(app, "me", token, { oldPassword: PASSWORD, newPassword: "a brand new password" });
     expect(res.status, await res.text()).toBe(204);
     expect((await userRow(user.userId))!.password_hash).toMatch(NATIVE);
@@ -104,7 +104,7 @@ describe("sign-in with an imported foreign hash", () => {
     const hash = svc.hasher.hash.bind(svc.hasher);
     const concurrent = "$1$x9Salt12$gMG6COuY8yG6SPYvZ26JN/";
     svc.hasher.hash = async (password: string) => {
-      await env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(concurrent, user.userId).run();
+      await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(concurrent, user.userId).run();
       return hash(password);
     };
     const signedIn = await authenticate(svc, core, { by: "loginName", value: user.username }, PASSWORD);
