@@ -1,9 +1,9 @@
 // ZITADEL sessions in the app's shard. Tokens are `{appId}.{256 random bits}` stored as SHA-256,
 // as access tokens are (tokens.ts); every change draws a new token and is conditional on the old
 // one, so a token works once per change.
-import { and, eq, inArray, lt, type SQL } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
-import type { Database } from "./db";
+import { type Database, purgeChunk } from "./db";
 import { sessions } from "./schema";
 import { newToken } from "./tokens";
 
@@ -50,8 +50,9 @@ export class SessionStore {
     return this.db.select().from(sessions).where(and(...where)).orderBy(sessions.createdAt).limit(limit).all();
   }
 
-  async purgeExpired(now: number): Promise<void> {
-    await this.db.delete(sessions).where(lt(sessions.expiresAt, now));
+  /** Deletes up to `limit` expired sessions (the daily clean-up's chunk); answers how many. */
+  purgeExpired(now: number, limit: number): Promise<number> {
+    return purgeChunk(this.db, "sessions", "expires_at", now, limit);
   }
 
   /** Every session of a user, for the batches that change a password, disable, lock or delete. */

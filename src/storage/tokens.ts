@@ -5,10 +5,10 @@
 // Kii URL) says which shard to ask, through the app's row that the request loads anyway, so no
 // table maps tokens to shards. Tokens issued before shards are the random part alone; see
 // `tokenApp` and core/users.ts resolveToken for how they are still found.
-import { and, eq, lt, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
-import type { Database } from "./db";
+import { type Database, purgeChunk } from "./db";
 import { accessTokens, appFences, users } from "./schema";
 
 /** A new token for the app: its id, then 256 random bits (the hash covers both). */
@@ -72,7 +72,8 @@ export class TokenStore {
     return this.db.delete(accessTokens).where(and(eq(accessTokens.appId, appId), eq(accessTokens.userId, userId), onlyIf));
   }
 
-  async purgeExpired(now: number): Promise<void> {
-    await this.db.delete(accessTokens).where(lt(accessTokens.expiresAt, now));
+  /** Deletes up to `limit` expired tokens (the daily clean-up's chunk); answers how many. */
+  purgeExpired(now: number, limit: number): Promise<number> {
+    return purgeChunk(this.db, "access_tokens", "expires_at", now, limit);
   }
 }

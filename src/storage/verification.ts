@@ -12,7 +12,7 @@
 import { and, eq, gt, isNotNull, lt, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
-import type { Database } from "./db";
+import { type Database, purgeChunk } from "./db";
 import { addressVerifications, users } from "./schema";
 import { emailKey } from "./users";
 
@@ -163,8 +163,8 @@ export class VerificationStore {
    * Forgets verifications whose code expired over a day ago (the daily cron). An unverified
    * current address can still be sent a new code; an abandoned pending change is dropped.
    */
-  async purgeExpired(now: number): Promise<void> {
-    await this.db.delete(addressVerifications).where(lt(addressVerifications.expiresAt, now - 86_400_000));
+  purgeExpired(now: number, limit: number): Promise<number> {
+    return purgeChunk(this.db, "address_verifications", "expires_at", now - 86_400_000, limit);
   }
 
   /**
