@@ -8,6 +8,7 @@ export default defineConfig({
     include: ["test/e2e/**/*.e2e.ts"],
     globalSetup: ["test/e2e/global-setup.ts"],
     environment: "node",
+    silent: "passed-only",
     reporters: ["default", "json"],
     outputFile: { json: ".tmp/results-e2e.json" },
     testTimeout: 60_000,

@@ -7,7 +7,7 @@ import { settingsObject } from "../../config/settings";
 import { MAX_BODY_BYTES } from "../../http";
 import { content, type FaceDoc, jsonSchema, mergeResponses, type Response, type RouteDoc, parameters } from "../../lib/openapi";
 import { importLine, MAX_IMPORT_LINE_BYTES } from "./import";
-import { createSchema, listQuery, patchSchema, rotateSchema, settingsField } from "./routes";
+import { createSchema, listQuery, moveSchema, patchSchema, rotateSchema, settingsField } from "./routes";
 
 const TAG = "Admin";
 
@@ -27,6 +27,7 @@ const ERRORS: Record<number, string> = {
   413: "too_large",
   415: "unsupported_media_type",
   500: "internal",
+  503: "unavailable: a shard is behind on its schema, or the app is being moved (see Retry-After)",
 };
 
 const errors = (statuses: number[]): Record<string, Response> => {
@@ -129,6 +130,38 @@ function routes(): RouteDoc[] {
     ),
     op(
       "post",
+      "/apps/{appId}/move",
+      {
+        operationId: "adminMoveApp",
+        summary: "Move an app's users to another shard",
+        description:
+          "Copies the app's users, tokens, sessions and reset state to the shard USERS_{shard}, then switches the app's routing (its version goes up) and, after settleSeconds, deletes the source's copy. The app's writes answer 503 with Retry-After while it copies; reads go on. Naming the app's current shard cancels an unfinished move. See docs/storage.md.",
+        parameters: parameters("path", appParams),
+        requestBody: body(moveSchema),
+        responses: {
+          200: {
+            description: "The move as done, or its cancellation",
+            content: json(
+              z.union([
+                z.object({
+                  appId: z.string(),
+                  from: z.int(),
+                  to: z.int(),
+                  routingVersion: z.int(),
+                  copied: z.record(z.string(), z.int()).describe("rows copied, per table"),
+                  renumbered: z.int().describe("users whose internalUserID was taken in the target and got a new one"),
+                  purged: z.int().describe("rows deleted from the source after the switch"),
+                }),
+                z.object({ appId: z.string(), cancelled: z.literal(true), shard: z.int() }),
+              ]),
+            ),
+          },
+        },
+      },
+      [400, 404, 409, 413, 415, 503],
+    ),
+    op(
+      "post",
       "/apps/{appId}/users:import",
       {
         operationId: "adminImportUsers",
@@ -169,6 +202,9 @@ export function adminApiDoc(): FaceDoc {
     settings: settingsObject,
     createdAt: z.iso.datetime(),
     changedAt: z.iso.datetime(),
+    routing: z
+      .object({ shard: z.int(), version: z.int(), moving: z.int().nullable() })
+      .describe("where the app's users live (binding USERS_{shard}); moving names the target of an unfinished move"),
   });
   return {
     tag: { name: TAG, description: "The operator API: apps (tenants), their settings and credentials, and bulk import. Errors are {error, message, field?}." },

@@ -144,7 +144,7 @@ admin.post("/apps/:appId/:action{users:import}", (c) =>
   }),
 );
 
-const moveSchema = z.strictObject({
+export const moveSchema = z.strictObject({
   /** The target shard (binding USERS_{shard}); the app's current shard cancels an unfinished move. */
   shard: z.int().min(0).max(999),
   /** Seconds between the switch and deleting the source's copy, for read replicas to catch up. */
