@@ -92,6 +92,9 @@ for (const [config, where] of [
 ]) {
   const directory = config.assets?.directory;
   check(directory !== undefined && resolve(root, directory) === join(root, "public"), `${where} serves assets from ${JSON.stringify(directory)}, not ./public (/openapi.json and /docs live there)`);
+  // Any other path must reach the Worker, and docs.html must be answered at /docs.
+  check(config.assets?.not_found_handling === "none", `${where} [assets] not_found_handling must be "none": other paths belong to the Worker`);
+  check(config.assets?.html_handling === "auto-trailing-slash", `${where} [assets] html_handling must be "auto-trailing-slash": docs.html is answered at /docs`);
 }
 
 check(same(shardNames[`[env.${ENV}]`] ?? [], shardNames["the top level"] ?? []), `[env.${ENV}] and the top level declare different shards: ${JSON.stringify(shardNames)}`);
