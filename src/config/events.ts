@@ -1,7 +1,8 @@
 // Per-app security event webhooks (settings.events): where an app's events are POSTed, the secret
 // that signs them (Standard Webhooks), and which types it wants. The catalogue of types and their
 // fields is core/events.ts and docs/events.md; the destination rules are the webhook provider's.
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../lib/zod-locale";
 import { maskSecret, webhookSecret, webhookUrl } from "./delivery";
 
 /** Every event type, as receivers see it in `type`. Adding one is additive; renaming one is not. */
@@ -25,19 +26,26 @@ export type EventType = (typeof EVENT_TYPES)[number];
  * null (the default): events are only logged. `types` null: every type, including types added
  * later; a list: those types only.
  */
-export const eventSettingsSchema = z
-  .strictObject({
-    url: webhookUrl,
-    secret: webhookSecret,
-    types: z
-      .array(z.enum(EVENT_TYPES))
-      .min(1, "list at least one type, or null for every type")
-      .refine((types) => new Set(types).size === types.length, "must not repeat a type")
-      .nullable()
-      .default(null),
-  })
-  .nullable()
-  .default(null);
+export const eventSettingsSchema = z._default(
+  z.nullable(
+    z.strictObject({
+      url: webhookUrl,
+      secret: webhookSecret,
+      types: z._default(
+        z.nullable(
+          z
+            .array(z.enum(EVENT_TYPES))
+            .check(
+              z.minLength(1, "list at least one type, or null for every type"),
+              z.refine((types) => new Set(types).size === types.length, "must not repeat a type"),
+            ),
+        ),
+        null,
+      ),
+    }),
+  ),
+  null,
+);
 
 export type EventSettings = z.output<typeof eventSettingsSchema>;
 

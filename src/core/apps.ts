@@ -1,5 +1,6 @@
 // Creating and configuring apps (tenants). Secrets are returned once, at creation.
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../lib/zod-locale";
 import { maskDeliverySettings, type ProviderSettings, webhookDestinationProblem } from "../config/delivery";
 import { type EventSettings, maskEventSettings } from "../config/events";
 import { type AppSettings, appSettingsSchema, mergeSettings } from "../config/settings";
@@ -36,10 +37,8 @@ export interface CreatedApp {
 // A reset URL template is checked when it is set, so a reset never fails on it after a code was
 // issued. The rule lives in the core (url-template.ts); the schema only knows it is a URL.
 const templateRules = z.object({
-  resetUrlTemplate: z
-    .string()
-    .nullable()
-    .superRefine((template, ctx) => {
+  resetUrlTemplate: z.nullable(z.string()).check(
+    z.superRefine((template, ctx) => {
       if (template === null) return;
       try {
         validateUrlTemplate(template);
@@ -47,6 +46,7 @@ const templateRules = z.object({
         ctx.addIssue({ code: "custom", message: isCoreError(e) ? e.message : "invalid URL template" });
       }
     }),
+  ),
 });
 
 // Rules that depend on where the service runs: a production deployment takes no outbox (it would
@@ -54,13 +54,13 @@ const templateRules = z.object({
 // public hosts, never this machine or a private network (config/delivery.ts), and sends links
 // (which carry live codes) only to https origins.
 const productionRules = z.object({
-  publicUrl: z.string().nullable().refine((origin) => origin === null || origin.startsWith("https://"), "must be https in production"),
+  publicUrl: z.nullable(z.string()).check(z.refine((origin) => origin === null || origin.startsWith("https://"), "must be https in production")),
   delivery: z.object({
     email: z.unknown(),
     sms: z.unknown(),
   }),
   events: z.unknown(),
-}).superRefine((settings, ctx) => {
+}).check(z.superRefine((settings, ctx) => {
   // The security event webhook goes by the webhook provider's rule.
   const events = settings.events as EventSettings;
   if (events) {
@@ -77,7 +77,7 @@ const productionRules = z.object({
       if (problem) ctx.addIssue({ code: "custom", path: ["delivery", channel, "url"], message: problem });
     }
   }
-});
+}));
 
 /**
  * Validates settings as a whole; failures are ZodErrors whose path names the field. `development`

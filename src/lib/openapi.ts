@@ -2,7 +2,7 @@
 // serves as a RouteDoc, built from the zod schemas it validates with (zod 4's own toJSONSchema:
 // OpenAPI 3.1's schemas are JSON Schema 2020-12, what toJSONSchema writes by default). Choosing
 // this over @hono/zod-openapi, and what each costs in bytes, is in docs/api.md.
-import * as z from "zod";
+import * as z from "zod/mini";
 
 export type JsonSchema = { [key: string]: unknown };
 export type HttpMethod = "get" | "put" | "post" | "delete" | "patch";
@@ -69,14 +69,14 @@ export interface SchemaOptions {
   /** "input" (default) for what a request may send: defaults make fields optional, coercion widens. */
   io?: "input" | "output";
   /** Schemas written once under components/schemas, by name: each use becomes a $ref. */
-  refs?: ReadonlyMap<z.ZodType, string>;
+  refs?: ReadonlyMap<z.core.$ZodType, string>;
 }
 
 /**
  * JSON Schema for a zod schema. Refinements and transforms have no JSON Schema equivalent; they
  * are left out (the schema says what the shape is, the route still checks everything).
  */
-export function jsonSchema(schema: z.ZodType, options: SchemaOptions = {}): JsonSchema {
+export function jsonSchema(schema: z.core.$ZodType, options: SchemaOptions = {}): JsonSchema {
   const refs = options.refs;
   const out = z.toJSONSchema(schema, {
     io: options.io ?? "input",
@@ -85,7 +85,7 @@ export function jsonSchema(schema: z.ZodType, options: SchemaOptions = {}): Json
     reused: "inline",
     override: refs
       ? (ctx) => {
-          const zodSchema = ctx.zodSchema as unknown as z.ZodType;
+          const zodSchema = ctx.zodSchema as z.core.$ZodType;
           const name = refs.get(zodSchema);
           if (name === undefined || zodSchema === schema) return;
           for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as JsonSchema)[key];
@@ -97,8 +97,14 @@ export function jsonSchema(schema: z.ZodType, options: SchemaOptions = {}): Json
   return out;
 }
 
+/** A schema with a description for the document (zod/mini's form of classic zod's .describe()). */
+export const described = <T extends z.core.$ZodType>(schema: T, description: string): T => {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+};
+
 /** Parameters from a zod object: each property one parameter; path parameters are always required. */
-export function parameters(where: "path" | "query" | "header", shape: z.ZodObject, descriptions: Record<string, string> = {}): Parameter[] {
+export function parameters(where: "path" | "query" | "header", shape: z.core.$ZodObject, descriptions: Record<string, string> = {}): Parameter[] {
   const schema = jsonSchema(shape);
   const required = new Set((schema.required as string[] | undefined) ?? []);
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;

@@ -2,11 +2,12 @@
 // only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { createApp, describeApp, findApp } from "../core/apps";
 import { clearOutbox, listOutbox, type OutboxMessage } from "../core/outbox";
 import { type AppEnv, bearerToken } from "../http";
 import { constantTimeEqual } from "../lib/digest";
+import "../lib/zod-locale";
 
 export const dev = new Hono<AppEnv>();
 
@@ -15,12 +16,13 @@ dev.use(async (c, next) => {
   await next();
 });
 
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 const seedSchema = z.strictObject({
-  appId: z.string().regex(/^[a-z0-9]{8,64}$/),
-  appKey: z.string().min(8).max(100),
-  clientId: z.string().min(8).max(100),
-  clientSecret: z.string().min(8).max(100),
-  name: z.string().min(1).max(100),
+  appId: z.string().check(z.regex(/^[a-z0-9]{8,64}$/)),
+  appKey: text(8, 100),
+  clientId: text(8, 100),
+  clientSecret: text(8, 100),
+  name: text(1, 100),
 });
 
 /** Creates the demo app with fixed credentials (npm start), once; development only. */

@@ -15,7 +15,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import fc from "fast-check";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import { appSettingsSchema } from "../../src/config/settings";
 import { importLine } from "../../src/faces/admin/import";
 import { createSchema, rotateSchema } from "../../src/faces/admin/routes";
@@ -86,8 +86,8 @@ const anyValue = fc.oneof(fc.constantFrom(...POOL), fc.string({ maxLength: 12 })
  * pool's values its own schema accepts (so whole bodies are accepted often enough to matter),
  * and sometimes from anything.
  */
-function bodies(schema: z.ZodObject) {
-  const fields = Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) => {
+function bodies(schema: z.ZodMiniObject) {
+  const fields = Object.entries(schema.shape as Record<string, z.ZodMiniType>).map(([key, field]) => {
     const good = POOL.filter((v) => field.safeParse(v).success);
     const arbitrary = good.length > 0 ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: anyValue }) : anyValue;
     return [key, arbitrary] as const;
@@ -108,9 +108,9 @@ function documentedBody(path: string, method: "post" | "put" | "patch", type: st
 const adminCreate = { shape: createSchema.shape, safeParse: (body: unknown) => {
   const parsed = createSchema.safeParse(body);
   return { success: parsed.success && (parsed.data.settings === undefined || appSettingsSchema.safeParse(parsed.data.settings).success) };
-} } as unknown as z.ZodObject;
+} } as unknown as z.ZodMiniObject;
 
-const CASES: [string, "post" | "put" | "patch", string, z.ZodObject][] = [
+const CASES: [string, "post" | "put" | "patch", string, z.ZodMiniObject][] = [
   ["/api/apps/{appID}/users", "post", "application/vnd.kii.RegistrationRequest+json", registrationSchema],
   ["/api/oauth2/token", "post", "application/json", tokenSchema],
   ["/api/apps/{appID}/users/{userID}/password", "put", "application/vnd.kii.ChangePasswordRequest+json", changePasswordSchema],

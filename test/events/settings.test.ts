@@ -2,7 +2,7 @@
 // the signing secret never shown, and production's destination rules (lib/host.ts).
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { app as worker } from "../../src/app";
 import { parseSettings } from "../../src/core/apps";
 import { openDatabase } from "../../src/storage/db";
@@ -131,8 +131,8 @@ describe("settings.events.url in production", () => {
         }
         return null;
       })();
-      expect(error).toBeInstanceOf(z.ZodError);
-      expect((error as z.ZodError).issues[0]!.path).toEqual(["events", "url"]);
+      expect(error).toBeInstanceOf(z.core.$ZodError);
+      expect((error as z.core.$ZodError).issues[0]!.path).toEqual(["events", "url"]);
     });
   }
 

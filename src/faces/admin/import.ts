@@ -1,41 +1,42 @@
 // POST /admin/apps/{appId}/users:import — NDJSON in, NDJSON out. The body is read line by line
 // as it arrives (never whole) and each line's result is written back as soon as its batch is
 // stored, so a 100,000-user file needs neither the memory for itself nor one request per user.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { describeZodError } from "../../config/settings";
 import { requireApp } from "../../core/apps";
 import { type ImportEntry, type ImportRecord, type ImportResult, importUsers } from "../../core/import";
 import type { AppContext } from "../../http";
 import { readLines } from "../../lib/lines";
 import { logError } from "../../lib/log";
+import "../../lib/zod-locale";
 
 /** Longer lines are refused without being held: a user with its hash and profile fits in 2 KiB. */
 export const MAX_IMPORT_LINE_BYTES = 16 * 1024;
 
-const text = (max: number) => z.string().min(1).max(max);
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 // Names end up in messages, headers and other products' screens: refused here as in both dialects.
 const name = (max: number) =>
-  text(max).regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
+  text(max).check(z.regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides"));
 export const importLine = z.strictObject({
-  id: text(200).optional(),
-  loginName: text(64).optional(),
-  username: text(64).optional(),
-  email: text(320).optional(),
-  emailVerified: z.boolean().optional(),
-  phone: text(16).optional(),
-  phoneVerified: z.boolean().optional(),
-  displayName: name(200).optional(),
-  givenName: name(200).optional(),
-  familyName: name(200).optional(),
-  locale: text(35).optional(),
-  country: text(2).optional(),
-  password: text(1024).optional(),
-  passwordHash: text(1024).optional(),
-  hashFormat: text(40).optional(),
-  passwordUnknown: z.boolean().optional(),
-  hashParams: z.record(z.string().max(40), z.union([z.string().max(512), z.number()])).optional(),
-  changeRequired: z.boolean().optional(),
-  disabled: z.boolean().optional(),
+  id: z.optional(text(200)),
+  loginName: z.optional(text(64)),
+  username: z.optional(text(64)),
+  email: z.optional(text(320)),
+  emailVerified: z.optional(z.boolean()),
+  phone: z.optional(text(16)),
+  phoneVerified: z.optional(z.boolean()),
+  displayName: z.optional(name(200)),
+  givenName: z.optional(name(200)),
+  familyName: z.optional(name(200)),
+  locale: z.optional(text(35)),
+  country: z.optional(text(2)),
+  password: z.optional(text(1024)),
+  passwordHash: z.optional(text(1024)),
+  hashFormat: z.optional(text(40)),
+  passwordUnknown: z.optional(z.boolean()),
+  hashParams: z.optional(z.record(z.string().check(z.maxLength(40)), z.union([z.string().check(z.maxLength(512)), z.number()]))),
+  changeRequired: z.optional(z.boolean()),
+  disabled: z.optional(z.boolean()),
 });
 
 function toEntry(line: number, raw: string): ImportEntry | null {

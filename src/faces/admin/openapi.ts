@@ -1,11 +1,11 @@
 // The operator API in the OpenAPI document (src/openapi/document.ts), from the zod schemas its
 // routes validate with (./routes.ts, ./import.ts) and the settings schema the core checks
 // settings with (config/settings.ts). test/web/openapi.test.ts fails when a served route is missing here.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { APP_ID, MAX_ROTATION_GRACE_SECONDS } from "../../core/apps";
 import { settingsObject } from "../../config/settings";
 import { MAX_BODY_BYTES } from "../../http";
-import { content, type FaceDoc, jsonSchema, mergeResponses, type Response, type RouteDoc, parameters } from "../../lib/openapi";
+import { content, described, type FaceDoc, jsonSchema, mergeResponses, type Response, type RouteDoc, parameters } from "../../lib/openapi";
 import { importLine, MAX_IMPORT_LINE_BYTES } from "./import";
 import { createSchema, listQuery, moveSchema, patchSchema, rotateSchema, settingsField } from "./routes";
 
@@ -16,9 +16,9 @@ export const securitySchemes = {
 } as const;
 
 // Request bodies name the settings object (checked as a whole by the core) by reference.
-const refs = new Map<z.ZodType, string>([[settingsField, "AppSettings"]]);
+const refs = new Map<z.core.$ZodType, string>([[settingsField, "AppSettings"]]);
 
-const errorBody = z.object({ error: z.string(), message: z.string(), field: z.string().optional().describe("the field at fault, as a dotted path") });
+const errorBody = z.object({ error: z.string(), message: z.string(), field: described(z.optional(z.string()), "the field at fault, as a dotted path") });
 const ERRORS: Record<number, string> = {
   400: "invalid_request, invalid_json or invalid_settings",
   401: "unauthorized: no valid admin token",
@@ -35,18 +35,18 @@ const errors = (statuses: number[]): Record<string, Response> => {
   return Object.fromEntries(statuses.map((s) => [s, { description: ERRORS[s]!, content: content(["application/json"], schema) }]));
 };
 
-const appParams = z.object({ appId: z.string().regex(APP_ID) });
+const appParams = z.object({ appId: z.string().check(z.regex(APP_ID)) });
 const APP_VIEW = { $ref: "#/components/schemas/AppView" };
 
 function routes(): RouteDoc[] {
-  const json = (schema: z.ZodType) => content(["application/json"], jsonSchema(schema, { refs }));
-  const body = (schema: z.ZodType) => ({ required: true, description: `At most ${MAX_BODY_BYTES} bytes.`, content: json(schema) });
+  const json = (schema: z.core.$ZodType) => content(["application/json"], jsonSchema(schema, { refs }));
+  const body = (schema: z.core.$ZodType) => ({ required: true, description: `At most ${MAX_BODY_BYTES} bytes.`, content: json(schema) });
   const op = (method: RouteDoc["method"], path: string, operation: Omit<RouteDoc["operation"], "tags" | "security">, statuses: number[]): RouteDoc => ({
     method,
     path: `/admin${path}`,
     operation: { ...operation, tags: [TAG], security: [{ AdminToken: [] }], responses: mergeResponses(operation.responses, errors([401, 500, ...statuses])) },
   });
-  const appView = (description: string, extra?: z.ZodObject): Record<string, Response> => ({
+  const appView = (description: string, extra?: z.core.$ZodObject): Record<string, Response> => ({
     200: {
       description,
       content: content(["application/json"], extra ? { allOf: [APP_VIEW, jsonSchema(extra, { io: "output" })] } : APP_VIEW),
@@ -148,9 +148,9 @@ function routes(): RouteDoc[] {
                   from: z.int(),
                   to: z.int(),
                   routingVersion: z.int(),
-                  copied: z.record(z.string(), z.int()).describe("rows copied, per table"),
-                  renumbered: z.int().describe("users whose internalUserID was taken in the target and got a new one"),
-                  purged: z.int().describe("rows deleted from the source after the switch"),
+                  copied: described(z.record(z.string(), z.int()), "rows copied, per table"),
+                  renumbered: described(z.int(), "users whose internalUserID was taken in the target and got a new one"),
+                  purged: described(z.int(), "rows deleted from the source after the switch"),
                 }),
                 z.object({ appId: z.string(), cancelled: z.literal(true), shard: z.int() }),
               ]),
@@ -177,7 +177,7 @@ function routes(): RouteDoc[] {
               jsonSchema(
                 z.union([
                   z.object({ line: z.int(), status: z.enum(["created", "updated"]), userId: z.string() }),
-                  z.object({ line: z.int(), status: z.literal("refused"), reason: z.string(), field: z.string().optional() }),
+                  z.object({ line: z.int(), status: z.literal("refused"), reason: z.string(), field: z.optional(z.string()) }),
                   z.object({ summary: z.object({ created: z.int(), updated: z.int(), refused: z.int() }) }),
                   z.object({ error: z.literal("internal"), message: z.string() }),
                 ]),
@@ -197,14 +197,15 @@ export function adminApiDoc(): FaceDoc {
     appId: z.string(),
     appKey: z.string(),
     clientId: z.string(),
-    orgId: z.string().describe("the ZITADEL resourceOwner"),
+    orgId: described(z.string(), "the ZITADEL resourceOwner"),
     name: z.string(),
     settings: settingsObject,
     createdAt: z.iso.datetime(),
     changedAt: z.iso.datetime(),
-    routing: z
-      .object({ shard: z.int(), version: z.int(), moving: z.int().nullable() })
-      .describe("where the app's users live (binding USERS_{shard}); moving names the target of an unfinished move"),
+    routing: described(
+      z.object({ shard: z.int(), version: z.int(), moving: z.nullable(z.int()) }),
+      "where the app's users live (binding USERS_{shard}); moving names the target of an unfinished move",
+    ),
   });
   return {
     tag: { name: TAG, description: "The operator API: apps (tenants), their settings and credentials, and bulk import. Errors are {error, message, field?}." },

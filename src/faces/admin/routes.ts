@@ -2,13 +2,14 @@
 // {"error": code, "message": text, "field"?: path}.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import * as z from "zod";
-import { describeZodError } from "../../config/settings";
+import * as z from "zod/mini";
+import { describeZodError, isZodError } from "../../config/settings";
 import { APP_ID, createApp, deleteApp, describeApp, listApps, MAX_ROTATION_GRACE_SECONDS, requireApp, rotateAppCredentials, updateAppSettings } from "../../core/apps";
 import { constantTimeEqual } from "../../lib/digest";
 import { coreErrorOf, moveApp } from "../../core/shards";
 import { type AppContext, type AppEnv, bearerToken, MAX_BODY_BYTES } from "../../http";
 import { logError } from "../../lib/log";
+import "../../lib/zod-locale";
 import { importUsersRoute } from "./import";
 
 class AdminError extends Error {
@@ -32,11 +33,11 @@ const adminError = (e: AdminError) =>
 /** Settings are checked as a whole by the core (config/settings.ts appSettingsSchema, then its rules). */
 export const settingsField = z.record(z.string(), z.unknown());
 export const createSchema = z.strictObject({
-  appId: z.string().regex(APP_ID, "8 to 64 lower-case letters and digits").optional(),
-  name: z.string().min(1).max(100).optional(),
-  settings: settingsField.optional(),
+  appId: z.optional(z.string().check(z.regex(APP_ID, "8 to 64 lower-case letters and digits"))),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  settings: z.optional(settingsField),
   /** The shard for the app's users (USERS_{shard}); by default the one holding the fewest apps. */
-  shard: z.int().min(0).max(999).optional(),
+  shard: z.optional(z.int().check(z.gte(0), z.lte(999))),
 });
 export const patchSchema = z.strictObject({ settings: settingsField });
 
@@ -59,7 +60,7 @@ admin.use(async (c, next) => {
 
 admin.onError((err, c) => {
   if (err instanceof AdminError) return adminError(err);
-  if (err instanceof z.ZodError) {
+  if (isZodError(err)) {
     const { field, message } = describeZodError(err, "settings");
     return adminError(new AdminError(400, "invalid_settings", message, field));
   }
@@ -77,7 +78,7 @@ admin.onError((err, c) => {
 
 admin.notFound(() => adminError(new AdminError(404, "not_found", "No such resource")));
 
-async function readBody<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+async function readBody<T>(c: AppContext, schema: z.ZodMiniType<T>): Promise<T> {
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
     throw new AdminError(415, "unsupported_media_type", "The request body must be application/json");
   }
@@ -102,8 +103,8 @@ admin.post("/apps", async (c) => {
 });
 
 export const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  after: z.string().regex(/^[a-z0-9]{1,64}$/, "an appId from a previous page's next").optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+  after: z.optional(z.string().check(z.regex(/^[a-z0-9]{1,64}$/, "an appId from a previous page's next"))),
 });
 
 /** GET /admin/apps?limit=50&after=<next>: apps in id order, a page at a time. */
@@ -127,7 +128,7 @@ admin.patch("/apps/:appId", async (c) => {
 
 export const rotateSchema = z.strictObject({
   /** How long the old key and secret keep working (default one day; 0 ends them at once). */
-  graceSeconds: z.int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(86_400),
+  graceSeconds: z._default(z.int().check(z.gte(0), z.lte(MAX_ROTATION_GRACE_SECONDS)), 86_400),
 });
 
 /** POST /admin/apps/{appId}/rotate: a new appKey and clientSecret, shown once. */
@@ -146,9 +147,9 @@ admin.post("/apps/:appId/:action{users:import}", (c) =>
 
 export const moveSchema = z.strictObject({
   /** The target shard (binding USERS_{shard}); the app's current shard cancels an unfinished move. */
-  shard: z.int().min(0).max(999),
+  shard: z.int().check(z.gte(0), z.lte(999)),
   /** Seconds between the switch and deleting the source's copy: above the isolates' app cache lifetime (10 s) plus replica lag. */
-  settleSeconds: z.int().min(0).max(60).default(15),
+  settleSeconds: z._default(z.int().check(z.gte(0), z.lte(60)), 15),
 });
 
 /**

@@ -1,10 +1,10 @@
 // The Kii routes in the OpenAPI document (src/openapi/document.ts), from the zod schemas the
 // routes validate with (./routes.ts, ./verification-routes.ts) and the error table the face renders
 // with (./errors.ts). test/web/openapi.test.ts fails when a served route is missing here.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { APP_ID } from "../../core/apps";
 import { MAX_BODY_BYTES } from "../../http";
-import { content, type FaceDoc, jsonSchema, mergeResponses, type Operation, parameters, type Response, type RouteDoc, type SecurityRequirement } from "../../lib/openapi";
+import { content, described, type FaceDoc, jsonSchema, mergeResponses, type Operation, parameters, type Response, type RouteDoc, type SecurityRequirement } from "../../lib/openapi";
 import { KII_ERRORS, type KiiErrorCode } from "./errors";
 import { changePasswordSchema, completeResetSchema, registrationSchema, resetRequestSchema, statusSchema, tokenSchema } from "./routes";
 import { kiiUserSchema } from "./users-json";
@@ -14,12 +14,14 @@ const TAG = "Kii";
 
 const userIdentifier = z
   .string()
-  .min(1)
-  .max(270)
-  .describe("A userID, or EMAIL:address, PHONE:+number or LOGIN_NAME:name (percent-encoded; EMAIL and PHONE match verified addresses only), or me for the bearer's own user")
-  .meta({ examples: ["me", "EMAIL:ann@example.com", "PHONE:+819012345678", "LOGIN_NAME:ann"] });
-const appParams = z.object({ appID: z.string().regex(APP_ID).describe("The app's id") });
-const userParams = appParams.extend({ userID: userIdentifier });
+  .check(z.minLength(1), z.maxLength(270))
+  .register(z.globalRegistry, {
+    description:
+      "A userID, or EMAIL:address, PHONE:+number or LOGIN_NAME:name (percent-encoded; EMAIL and PHONE match verified addresses only), or me for the bearer's own user",
+    examples: ["me", "EMAIL:ann@example.com", "PHONE:+819012345678", "LOGIN_NAME:ann"],
+  });
+const appParams = z.object({ appID: described(z.string().check(z.regex(APP_ID)), "The app's id") });
+const userParams = z.extend(appParams, { userID: userIdentifier });
 
 // Anonymous calls name the app by X-Kii-AppID + X-Kii-AppKey (what the JS SDK sends) or Basic.
 const APP: SecurityRequirement[] = [{ KiiAppID: [], KiiAppKey: [] }, { KiiBasic: [] }];
@@ -59,7 +61,7 @@ function kiiErrors(codes: readonly KiiErrorCode[]): Record<string, Response> {
 const COMMON: KiiErrorCode[] = ["APP_NOT_FOUND", "UNAUTHORIZED", "REQUEST_TOO_LARGE", "INTERNAL_SERVER_ERROR"];
 const BODY: KiiErrorCode[] = ["INVALID_INPUT_DATA", "UNSUPPORTED_MEDIA_TYPE"];
 
-const kiiBody = (vnd: string, schema: z.ZodType, required = true) => ({
+const kiiBody = (vnd: string, schema: z.core.$ZodType, required = true) => ({
   required,
   description: `At most ${MAX_BODY_BYTES} bytes.`,
   content: content([vnd, "application/json"], jsonSchema(schema)),
@@ -75,7 +77,7 @@ interface KiiRoute {
   description?: string;
   deprecated?: boolean;
   security: SecurityRequirement[];
-  params: z.ZodObject;
+  params: z.core.$ZodObject;
   body?: Operation["requestBody"];
   success: Record<string, Response>;
   errors: KiiErrorCode[];
@@ -91,7 +93,7 @@ const doc = (r: KiiRoute): RouteDoc => ({
     ...(r.deprecated ? { deprecated: true } : {}),
     tags: [TAG],
     security: r.security,
-    ...(Object.keys(r.params.shape).length > 0 ? { parameters: parameters("path", r.params) } : {}),
+    ...(Object.keys(r.params._zod.def.shape).length > 0 ? { parameters: parameters("path", r.params) } : {}),
     ...(r.body ? { requestBody: r.body } : {}),
     responses: mergeResponses(r.success, kiiErrors([...COMMON, ...(r.body ? BODY : []), ...r.errors])),
   },
@@ -100,8 +102,8 @@ const doc = (r: KiiRoute): RouteDoc => ({
 // The token endpoint answers in OAuth's shape (RFC 6749 §5.2), with Kii's errorCode beside it.
 const oauthError = (errors: string[]) =>
   jsonSchema(z.object({ errorCode: z.enum(errors), error: z.enum(errors), error_description: z.string() }));
-const tokenResponse = z.object({ id: z.string().describe("the user's id, or the app's client_id for an admin token"), access_token: z.string(), expires_in: z.int(), token_type: z.literal("bearer") });
-const tokenRoute = (path: string, operationId: string, params: z.ZodObject): KiiRoute => ({
+const tokenResponse = z.object({ id: described(z.string(), "the user's id, or the app's client_id for an admin token"), access_token: z.string(), expires_in: z.int(), token_type: z.literal("bearer") });
+const tokenRoute = (path: string, operationId: string, params: z.core.$ZodObject): KiiRoute => ({
   method: "post",
   path,
   operationId,

@@ -2,7 +2,7 @@
 // renders results and errors the way kii-cloud-sdk expects them. No business rule lives here.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
 import { coreErrorOf } from "../../core/shards";
@@ -18,36 +18,37 @@ import { parseUserIdentifier } from "./identifiers";
 import { kiiUserJson } from "./users-json";
 import { verificationRoutes } from "./verification-routes";
 import { logError } from "../../lib/log";
+import "../../lib/zod-locale";
 
 interface KiiCaller {
   app: App;
   principal: Principal | null;
 }
 
-const text = (max: number) => z.string().min(1).max(max);
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 // Stored and later put into messages, headers and other products' screens: no control characters,
 // no lone surrogates, no bidirectional embeddings, overrides or isolates (which make a name
 // display as another), as the ZITADEL face refuses them too.
-const printable = (schema: z.ZodString) =>
-  schema.regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides");
+const printable = (schema: z.ZodMiniString<string>) =>
+  schema.check(z.regex(/^[^\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]*$/u, "must not contain control characters, lone surrogates or bidirectional overrides"));
 
 export const registrationSchema = z.object({
-  loginName: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'").optional(),
-  emailAddress: printable(z.string().max(254).regex(EMAIL, "not an email address")).optional(),
-  phoneNumber: z.string().regex(E164, "an international number such as +819012345678").optional(),
-  password: z.string().min(1).max(1024),
-  displayName: printable(text(50)).optional(),
-  country: z.string().regex(/^[A-Za-z]{2}$/, "two letters").optional(),
-  locale: z.string().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/, "a language tag such as en or ja-JP").optional(),
+  loginName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{3,64}$/, "3 to 64 letters, digits, '.', '_' or '-'"))),
+  emailAddress: z.optional(printable(z.string().check(z.maxLength(254), z.regex(EMAIL, "not an email address")))),
+  phoneNumber: z.optional(z.string().check(z.regex(E164, "an international number such as +819012345678"))),
+  password: z.string().check(z.minLength(1), z.maxLength(1024)),
+  displayName: z.optional(printable(text(50))),
+  country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, "two letters"))),
+  locale: z.optional(z.string().check(z.regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/, "a language tag such as en or ja-JP"))),
 });
 
 export const tokenSchema = z.object({
-  grant_type: text(100).optional(),
-  username: text(254).optional(),
-  password: z.string().max(1024).optional(),
-  client_id: text(200).optional(),
-  client_secret: text(200).optional(),
-  expiresAt: z.number().int().positive().optional(),
+  grant_type: z.optional(text(100)),
+  username: z.optional(text(254)),
+  password: z.optional(z.string().check(z.maxLength(1024))),
+  client_id: z.optional(text(200)),
+  client_secret: z.optional(text(200)),
+  expiresAt: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
@@ -75,12 +76,12 @@ async function readTokenRequest(c: AppContext): Promise<z.infer<typeof tokenSche
   return parsed.data;
 }
 
-export const changePasswordSchema = z.object({ oldPassword: z.string().max(1024).nullable().optional(), newPassword: z.string().max(1024) });
+export const changePasswordSchema = z.object({ oldPassword: z.optional(z.nullable(z.string().check(z.maxLength(1024)))), newPassword: z.string().check(z.maxLength(1024)) });
 export const resetRequestSchema = z.object({
   notificationMethod: z.enum(["EMAIL", "SMS"]),
-  smsResetMethod: z.enum(["URL", "PIN"]).optional(),
+  smsResetMethod: z.optional(z.enum(["URL", "PIN"])),
 });
-export const completeResetSchema = z.object({ pinCode: z.string().max(200), newPassword: z.string().max(1024) });
+export const completeResetSchema = z.object({ pinCode: z.string().check(z.maxLength(200)), newPassword: z.string().check(z.maxLength(1024)) });
 export const statusSchema = z.object({ disabled: z.boolean() });
 
 export const kii = new Hono<AppEnv>();
@@ -103,7 +104,7 @@ kii.onError((err, c) => {
 kii.notFound(() => kiiErrorResponse(new KiiError("NOT_FOUND", "No such resource")));
 
 /** Reads a JSON body, refusing a content type that is not JSON (Kii's vnd types end in +json). */
-export async function readJson<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+export async function readJson<T>(c: AppContext, schema: z.ZodMiniType<T>): Promise<T> {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new KiiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON (application/json or application/vnd.kii.*+json)");

@@ -1,25 +1,25 @@
 // User data in Kii's shape (UserDataRetrievalResponse).
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { User } from "../../core/users";
 
 /** What kiiUserJson writes, for the OpenAPI document (test/web/openapi.test.ts checks real answers against it). */
 export const kiiUserSchema = z.strictObject({
   userID: z.string(),
-  loginName: z.string().optional(),
-  displayName: z.string().optional(),
-  internalUserID: z.int().optional().describe("shown to the user and app admins only, like every field below"),
-  emailAddress: z.string().optional(),
-  emailAddressVerified: z.boolean().optional(),
-  phoneNumber: z.string().optional(),
-  phoneNumberVerified: z.boolean().optional(),
-  _emailAddressPending: z.string().optional().describe("a new address waiting for its verification code"),
-  _phoneNumberPending: z.string().optional().describe("a new number waiting for its verification code"),
-  country: z.string().optional(),
-  locale: z.string().optional(),
-  _hasPassword: z.boolean().optional(),
-  _disabled: z.boolean().optional(),
-  _created: z.int().optional().describe("milliseconds since 1970"),
-  _modified: z.int().optional().describe("milliseconds since 1970"),
+  loginName: z.optional(z.string()),
+  displayName: z.optional(z.string()),
+  internalUserID: z.optional(z.int()).register(z.globalRegistry, { description: "shown to the user and app admins only, like every field below" }),
+  emailAddress: z.optional(z.string()),
+  emailAddressVerified: z.optional(z.boolean()),
+  phoneNumber: z.optional(z.string()),
+  phoneNumberVerified: z.optional(z.boolean()),
+  _emailAddressPending: z.optional(z.string()).register(z.globalRegistry, { description: "a new address waiting for its verification code" }),
+  _phoneNumberPending: z.optional(z.string()).register(z.globalRegistry, { description: "a new number waiting for its verification code" }),
+  country: z.optional(z.string()),
+  locale: z.optional(z.string()),
+  _hasPassword: z.optional(z.boolean()),
+  _disabled: z.optional(z.boolean()),
+  _created: z.optional(z.int()).register(z.globalRegistry, { description: "milliseconds since 1970" }),
+  _modified: z.optional(z.int()).register(z.globalRegistry, { description: "milliseconds since 1970" }),
 });
 
 /** `pending`: addresses awaiting verification that differ from the current ones (core pendingAddresses). */

@@ -7,7 +7,7 @@
 //   PUT  /apps/{appID}/users/{id}/phone-number   application/vnd.kii.PhoneNumberModificationRequest+json {phoneNumber, verified?}
 // `verified: true` is an app admin's word; anyone else gets a code sent to the new address.
 import type { Hono } from "hono";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { isCoreError } from "../../core/errors";
 import { E164, EMAIL, type Principal, requireUser } from "../../core/identity";
 import { type AddressChannel, changeAddress, resendVerification, verifyAddress } from "../../core/verification";
@@ -15,18 +15,19 @@ import type { App } from "../../core/apps";
 import { type AppContext, type AppEnv, clientIp, publicOrigin } from "../../http";
 import { fromCoreError, KiiError } from "./errors";
 import { parseUserIdentifier } from "./identifiers";
+import "../../lib/zod-locale";
 
 interface Helpers {
   identify: (c: AppContext, pathAppId: string | null) => Promise<{ app: App; principal: Principal | null }>;
-  readJson: <T>(c: AppContext, schema: z.ZodType<T>) => Promise<T>;
+  readJson: <T>(c: AppContext, schema: z.ZodMiniType<T>) => Promise<T>;
   unauthorized: (appId: string | null, message: string) => KiiError;
 }
 
 export const SEGMENT: Record<string, AddressChannel> = { "email-address": "email", "phone-number": "phone" };
 
-export const verifySchema = z.object({ verificationCode: z.string().min(1).max(200) });
-export const emailSchema = z.object({ emailAddress: z.string().max(254).regex(EMAIL, "not an email address"), verified: z.boolean().optional() });
-export const phoneSchema = z.object({ phoneNumber: z.string().regex(E164, "an international number such as +819012345678"), verified: z.boolean().optional() });
+export const verifySchema = z.object({ verificationCode: z.string().check(z.minLength(1), z.maxLength(200)) });
+export const emailSchema = z.object({ emailAddress: z.string().check(z.maxLength(254), z.regex(EMAIL, "not an email address")), verified: z.optional(z.boolean()) });
+export const phoneSchema = z.object({ phoneNumber: z.string().check(z.regex(E164, "an international number such as +819012345678")), verified: z.optional(z.boolean()) });
 
 const channelOf = (c: AppContext): AddressChannel => {
   const channel = SEGMENT[c.req.param("kind") ?? ""];

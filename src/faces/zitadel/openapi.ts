@@ -8,9 +8,9 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { SessionService as UpstreamSessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
 import { UserService as UpstreamUserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { MAX_BODY_BYTES } from "../../http";
-import { content, type FaceDoc, jsonSchema, mergeResponses, type Parameter, type Response, type RouteDoc } from "../../lib/openapi";
+import { content, described, type FaceDoc, jsonSchema, mergeResponses, type Parameter, type Response, type RouteDoc } from "../../lib/openapi";
 import { ProtoSchemas } from "../../lib/proto-schema";
 import { httpStatusOf } from "./errors";
 import { pathFields, REST_ROUTES, type RestRoute } from "./rest";
@@ -30,12 +30,12 @@ export const securitySchemes = {
 
 // ZITADEL's REST errors (grpc-gateway): {code, message, details: [ErrorDetail]}.
 const errorBody = z.object({
-  code: z.int().describe("the gRPC status code"),
-  message: z.string().describe("text (ID), e.g. User could not be found (COMMAND-SAF4f)"),
+  code: described(z.int(), "the gRPC status code"),
+  message: described(z.string(), "text (ID), e.g. User could not be found (COMMAND-SAF4f)"),
   details: z.array(
     z.object({
       "@type": z.literal("type.googleapis.com/zitadel.v1.ErrorDetail"),
-      id: z.string().describe("a stable id: ZITADEL's where ZITADEL has the same condition, LATCHKEY-… otherwise"),
+      id: described(z.string(), "a stable id: ZITADEL's where ZITADEL has the same condition, LATCHKEY-… otherwise"),
       message: z.string(),
     }),
   ),
