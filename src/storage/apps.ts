@@ -6,8 +6,9 @@
 // answer (D1 Sessions API, "first-unconstrained"); the operator's reads and every write go to the
 // primary (`primary`), so an admin sees what they just wrote.
 import { type AppSettings, appSettingsSchema } from "../config/settings";
+import { cachedApp, forgetApp, remember } from "./app-cache";
 import { type Database, raw, sql } from "./db";
-import { type AppRow, apps } from "./schema";
+import { apps } from "./schema";
 
 export interface App {
   id: string;
@@ -48,18 +49,41 @@ export class AppStore {
     private readonly reader: Database = primary,
   ) {}
 
-  /** The app as a nearby replica knows it (may trail the primary by moments). */
+  /**
+   * The app as this isolate or a nearby replica knows it: it may trail the primary by the
+   * isolate cache's lifetime plus the replica's lag (storage/app-cache.ts).
+   */
   get(id: string): Promise<App | null> {
     let found = this.seen.get(id);
-    if (!found) this.seen.set(id, (found = this.read(this.reader, id)));
+    if (!found) this.seen.set(id, (found = cachedApp(id, () => this.read(this.reader, id))));
     return found;
   }
 
   /** The app as the primary knows it: for the operator, and to settle a routing a replica may have missed. */
   async getPrimary(id: string): Promise<App | null> {
-    const app = await this.read(this.primary, id);
-    this.seen.set(id, Promise.resolve(app));
+    const app = this.read(this.primary, id);
+    this.seen.set(id, app);
+    remember(id, app);
     return app;
+  }
+
+  /** Forgets what this request and this isolate read of the app, before a write to it. */
+  private forget(id: string): void {
+    this.seen.delete(id);
+    forgetApp(id);
+  }
+
+  /**
+   * A write to the app's row. What was read of it is forgotten before, and again after: a read
+   * that began meanwhile may have cached the row as it was.
+   */
+  private async write<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.forget(id);
+    try {
+      return await work();
+    } finally {
+      this.forget(id);
+    }
   }
 
   private read(db: Database, id: string): Promise<App | null> {
@@ -79,64 +103,63 @@ export class AppStore {
 
   /** Inserts the app; false when its id is taken. */
   async insert(app: App): Promise<boolean> {
-    this.seen.delete(app.id);
-    const rows = await this.primary.rows(sql`${apps.insert([app])} ON CONFLICT DO NOTHING RETURNING id`);
+    const rows = await this.write(app.id, async () => this.primary.rows(sql`${apps.insert([app])} ON CONFLICT DO NOTHING RETURNING id`));
     return rows.length === 1;
   }
 
   /** Replaces the key and secret, keeping the old pair valid until `previousValidUntil`. */
   async rotateCredentials(id: string, next: { appKey: string; clientSecretHash: string }, previous: { appKey: string; clientSecretHash: string }, previousValidUntil: number, now: number): Promise<void> {
-    this.seen.delete(id);
-    await this.primary.statement(
-      sql`UPDATE apps SET app_key = ${next.appKey}, client_secret_hash = ${next.clientSecretHash}, previous_app_key = ${previous.appKey},
-        previous_client_secret_hash = ${previous.clientSecretHash}, previous_valid_until = ${previousValidUntil}, changed_at = ${now} WHERE id = ${id}`,
+    await this.write(id, async () =>
+      this.primary.statement(
+        sql`UPDATE apps SET app_key = ${next.appKey}, client_secret_hash = ${next.clientSecretHash}, previous_app_key = ${previous.appKey},
+          previous_client_secret_hash = ${previous.clientSecretHash}, previous_valid_until = ${previousValidUntil}, changed_at = ${now} WHERE id = ${id}`,
+      ),
     );
   }
 
   async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {
-    this.seen.delete(id);
-    await this.primary.statement(sql`UPDATE apps SET settings = ${JSON.stringify(settings)}, changed_at = ${now} WHERE id = ${id}`);
+    await this.write(id, async () => this.primary.statement(sql`UPDATE apps SET settings = ${JSON.stringify(settings)}, changed_at = ${now} WHERE id = ${id}`));
   }
 
   async delete(id: string): Promise<boolean> {
-    this.seen.delete(id);
-    const rows = await this.primary.rows(sql`DELETE FROM apps WHERE id = ${id} RETURNING id`);
+    const rows = await this.write(id, async () => this.primary.rows(sql`DELETE FROM apps WHERE id = ${id} RETURNING id`));
     return rows.length === 1;
   }
 
   /** Marks a move from `from` to `to` as begun; false when the app moved or began moving meanwhile. */
   async beginMove(id: string, from: number, to: number, routingVersion: number, now: number): Promise<boolean> {
-    this.seen.delete(id);
-    const rows = await this.primary.rows(
-      sql`UPDATE apps SET moving_to = ${to}, moving_since = ${now}
-        WHERE id = ${id} AND shard = ${from} AND routing_version = ${routingVersion} AND (moving_to IS NULL OR moving_to = ${to}) RETURNING id`,
+    const rows = await this.write(id, async () =>
+      this.primary.rows(
+        sql`UPDATE apps SET moving_to = ${to}, moving_since = ${now}
+          WHERE id = ${id} AND shard = ${from} AND routing_version = ${routingVersion} AND (moving_to IS NULL OR moving_to = ${to}) RETURNING id`,
+      ),
     );
     return rows.length === 1;
   }
 
   /** The switch: the app now lives in `to`, with the next routing version. Returns that version, or null if the move was cancelled. */
   async finishMove(id: string, to: number, routingVersion: number): Promise<number | null> {
-    this.seen.delete(id);
-    const rows = await this.primary.rows<{ routingVersion: number }>(
-      sql`UPDATE apps SET shard = ${to}, routing_version = ${routingVersion + 1}, moving_to = NULL, moving_since = NULL
-        WHERE id = ${id} AND moving_to = ${to} AND routing_version = ${routingVersion} RETURNING routing_version AS "routingVersion"`,
+    const rows = await this.write(id, async () =>
+      this.primary.rows<{ routingVersion: number }>(
+        sql`UPDATE apps SET shard = ${to}, routing_version = ${routingVersion + 1}, moving_to = NULL, moving_since = NULL
+          WHERE id = ${id} AND moving_to = ${to} AND routing_version = ${routingVersion} RETURNING routing_version AS "routingVersion"`,
+      ),
     );
     return rows[0]?.routingVersion ?? null;
   }
 
   /** Ends a move that did not finish: the app stays where it is. */
   async cancelMove(id: string): Promise<void> {
-    this.seen.delete(id);
-    await this.primary.statement(sql`UPDATE apps SET moving_to = NULL, moving_since = NULL WHERE id = ${id}`);
+    await this.write(id, async () => this.primary.statement(sql`UPDATE apps SET moving_to = NULL, moving_since = NULL WHERE id = ${id}`));
   }
 
-  /** Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins. */
+  /**
+   * Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins.
+   * An app named is read like any request's app (cached); with none, the control database is asked.
+   */
   async listsOrigin(origin: string, appId: string | null): Promise<boolean> {
-    const rows = await this.reader.rows(
-      appId
-        ? sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE apps.id = ${appId} AND o.value = ${origin} LIMIT 1`
-        : sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`,
-    );
+    if (appId) return (await this.get(appId))?.settings.corsOrigins.includes(origin) ?? false;
+    const rows = await this.reader.rows(sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`);
     return rows.length > 0;
   }
 }
