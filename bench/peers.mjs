@@ -150,6 +150,13 @@ try {
   console.log(table(["job", "conc", "req/s L÷BA", "p50 L÷BA", "Latchkey req/s", "Better Auth req/s", "Latchkey p50 ms", "Better Auth p50 ms"], rows));
 
   const at = (name, c, key) => spread((ratios[name]?.[c] ?? []).map((x) => x[key]));
+  // Under `npm run bench`, bench/run.mjs prints these again in its final table.
+  globalThis.latchkeyIssueRows?.push(
+    ["request-reset req/s at 16 concurrent, Latchkey ÷ Better Auth", at("request password reset", 16, "rps"), "≥ 1.2"],
+    ["sign-in req/s ÷ Better Auth's, equal scrypt parameters, 16 concurrent", at("sign-in, equal scrypt (N=2^14 r=8 p=5)", 16, "rps"), "≥ 1.0"],
+    ["sign-up req/s ÷ Better Auth's, equal scrypt parameters, 16 concurrent", at("sign-up, equal scrypt (N=2^14 r=8 p=5)", 16, "rps"), "≥ 1.0"],
+    ["get user/session p50, Latchkey ÷ Better Auth, sequential", at("get user / session", 1, "p50"), ""],
+  );
   console.log(`\nIssue 14's peer figures`);
   console.log(
     table(

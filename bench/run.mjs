@@ -22,6 +22,8 @@ import { inBatches, json, LATCHKEY_SCRYPT as PARAMS, PASSWORD, setUpLatchkey } f
 import { bundleReport, envList, envNumber, freePort, load, med, median, printBundle, rotate, spread, startWrangler, table } from "./lib.mjs";
 
 const REPEATS = envNumber("BENCH_REPEATS", 3);
+/** Issue 14's rows, collected here and by bench/peers.mjs, printed together at the end. */
+const issueRows = (globalThis.latchkeyIssueRows = []);
 const CONCURRENCY = envList("BENCH_CONCURRENCY", [1, 16, 64]);
 const CHEAP = envNumber("BENCH_REQUESTS", 40);
 const HASHING = envNumber("BENCH_HASH_REQUESTS", 8);
@@ -160,6 +162,14 @@ try {
 
   console.log(`\nIssue 14's figures (Latchkey alone; the Better Auth rows come from \`npm run bench:peers\`)`);
   const bundle = await bundleReport({ wrangler, cwd: root, outdir: join(persistTo, "bundle") });
+  const bundleFigure = `${bundle.wranglerGzipKiB?.toFixed(0) ?? "?"} KiB (gzip -9: ${kib(bundle.gzip)})`;
+  // Issue 14's table, in its order, printed again at the very end with the peer's rows.
+  issueRows.push(
+    ["sign-in time beyond a bare route ÷ one raw native scrypt (in workerd)", spread(beyondWorkerd), "≤ 1.03"],
+    ["request-reset p50 ÷ bare route p50, sequential", spread(pick("request-reset", 1, "p50Ratio")), "≤ 1.8"],
+    ["get user p50 ÷ bare route p50, sequential", spread(pick("get user", 1, "p50Ratio")), "≤ 1.4"],
+    ["Worker bundle, gzip (wrangler deploy --dry-run)", bundleFigure, "≤ 150 KiB"],
+  );
   console.log(
     table(
       ["figure", "min / median / max", "goal"],
@@ -175,7 +185,7 @@ try {
           [`sign-in req/s at ${c} concurrent ÷ scrypts/s one at a time (workerd)`, spread(hashBound("sign-in", c)), ""],
         ]),
         ["enumeration protection: unknown ÷ known reset p50 (1.00 = indistinguishable)", spread(enumeration), ""],
-        ["Worker bundle, gzip (wrangler deploy --dry-run)", `${bundle.wranglerGzipKiB?.toFixed(0) ?? "?"} KiB (gzip -9: ${kib(bundle.gzip)})`, "≤ 150 KiB"],
+        ["Worker bundle, gzip (wrangler deploy --dry-run)", bundleFigure, "≤ 150 KiB"],
       ],
     ),
   );
@@ -191,6 +201,12 @@ try {
 if (process.env.BENCH_HASHES !== "0") await import("./hashes.mjs");
 // Sign-in and request-reset with the users in 1 and in 3 shards, under the same load (bench/shards.mjs).
 if (process.env.BENCH_SHARDS !== "0") await import("./shards.mjs");
+// Latchkey beside Better Auth (bench/peers.mjs, the same as `npm run bench:peers`); it adds its rows to issueRows.
+if (process.env.BENCH_PEERS !== "0") await import("./peers.mjs");
+
+console.log("\nIssue 14's table, every row from this run (min / median / max over the repeats)");
+console.log(table(["figure", "min / median / max", "goal"], issueRows));
+if (process.env.BENCH_PEERS === "0") console.log("(BENCH_PEERS=0: the rows against Better Auth were left out)");
 
 function kib(n) {
   return `${(n / 1024).toFixed(0)} KiB`;

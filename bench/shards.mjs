@@ -30,7 +30,7 @@ const RESETS = envNumber("BENCH_SHARD_RESETS", 96);
 const RESET_POOL = 8;
 const SHARD_COUNTS = [1, 3];
 
-/** The repository's local configuration with `n` shards: paths made relative to .tmp/, where it is written. */
+/** The repository's local configuration with `n` shards: paths (main, migrations, assets) made relative to .tmp/, where it is written. */
 function configWithShards(n) {
   const text = readFileSync(join(root, "wrangler.toml"), "utf8");
   const local = text.slice(0, text.search(/^\[env\.production\]$/m));
@@ -39,7 +39,7 @@ function configWithShards(n) {
     { length: n },
     (_, i) => `[[d1_databases]]\nbinding = "USERS_${i}"\ndatabase_name = "bench-users-${i}"\ndatabase_id = "00000000-0000-4000-8000-0000000001${String(i).padStart(2, "0")}"\nmigrations_dir = "migrations"\n\n`,
   ).join("");
-  const config = (withoutShards + shards).replace(/^main = "src\/index.ts"/m, 'main = "../src/index.ts"').replace(/migrations_dir = "migrations"/g, 'migrations_dir = "../migrations"');
+  const config = (withoutShards + shards).replace(/^main = "src\/index.ts"/m, 'main = "../src/index.ts"').replace(/migrations_dir = "migrations"/g, 'migrations_dir = "../migrations"').replace(/^directory = "\.\/public"/m, 'directory = "../public"');
   const dir = join(root, ".tmp");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `bench-shards-${n}.toml`);

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { unstable_readConfig } from "wrangler";
 import { root } from "./dev-server.mjs";
@@ -82,6 +82,19 @@ for (const [config, where] of [
   const consumers = config.queues.consumers?.map((c) => c.queue) ?? [];
   check(same(consumers, QUEUES), `${where} consumes ${JSON.stringify(consumers)}, expected ${JSON.stringify(QUEUES)}`);
   check(config.migrations.some((m) => same(m.new_sqlite_classes ?? [], ["RateLimiter", "DevOutbox"])), `${where} has no Durable Object migration for RateLimiter and DevOutbox`);
+}
+
+// /openapi.json and /docs are static files (public/, written by `npm run gen:openapi`), served by
+// Workers Static Assets in both configurations.
+for (const [config, where] of [
+  [production, `[env.${ENV}]`],
+  [local, "the top level"],
+]) {
+  const directory = config.assets?.directory;
+  check(directory !== undefined && resolve(root, directory) === join(root, "public"), `${where} serves assets from ${JSON.stringify(directory)}, not ./public (/openapi.json and /docs live there)`);
+  // Any other path must reach the Worker, and docs.html must be answered at /docs.
+  check(config.assets?.not_found_handling === "none", `${where} [assets] not_found_handling must be "none": other paths belong to the Worker`);
+  check(config.assets?.html_handling === "auto-trailing-slash", `${where} [assets] html_handling must be "auto-trailing-slash": docs.html is answered at /docs`);
 }
 
 check(same(shardNames[`[env.${ENV}]`] ?? [], shardNames["the top level"] ?? []), `[env.${ENV}] and the top level declare different shards: ${JSON.stringify(shardNames)}`);

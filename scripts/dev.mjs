@@ -14,6 +14,7 @@ console.log(`
 
   Admin API     Authorization: Bearer ${DEV_ADMIN_TOKEN}   (${server.url}/admin/apps)
   Dev outbox    ${server.url}/dev/outbox?format=html   (messages that would have been sent)
+  API docs      ${server.url}/docs   (OpenAPI 3.1: ${server.url}/openapi.json; npm run gen:openapi rewrites both)
 
   Demo app      appID ${app.appId}   appKey ${DEMO_APP.appKey}
                 clientId ${DEMO_APP.clientId}   clientSecret ${DEMO_APP.clientSecret}

@@ -10,7 +10,6 @@ import { kii } from "./faces/kii/routes";
 import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
-import { apiDocs } from "./openapi/routes";
 import { dev } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 import { verifyPage } from "./web/verify-page";
@@ -62,8 +61,8 @@ app.get("/healthz", async (c) => {
   c.header("Cache-Control", "no-store");
   return c.json(report, report.status === "ok" ? 200 : 503);
 });
-// The OpenAPI 3.1 document of the REST routes below, and a page for people (src/openapi/).
-app.route("/", apiDocs);
+// GET /openapi.json and GET /docs are static files (public/, written at build time by
+// `npm run gen:openapi` from src/openapi/), answered before this Worker runs.
 app.route("/api", kii);
 app.route("/v2", zitadelRest);
 app.route("/zitadel.user.v2.UserService", zitadelRpc);

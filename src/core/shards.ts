@@ -2,6 +2,7 @@
 // (its schema is not behind the code), and moving an app to another shard without losing a
 // write. The SQL lives in storage/shards.ts; docs/storage.md ("Shards and moves") is the prose.
 import { logEvent } from "../lib/log";
+import { forgetApp } from "../storage/app-cache";
 import type { App } from "../storage/apps";
 import { isFenceError, missingMigrations, shardData, USER_TABLES } from "../storage/shards";
 import { CoreError } from "./errors";
@@ -64,7 +65,11 @@ export async function ensureShardReady(svc: Services, app: Pick<App, "shard">): 
  */
 export function coreErrorOf(e: unknown): CoreError | null {
   if (e instanceof CoreError) return e;
-  if (isFenceError(e)) return appMoving();
+  if (isFenceError(e)) {
+    // This isolate may have cached the app's routing from before a move: read it afresh next time.
+    forgetApp();
+    return appMoving();
+  }
   return null;
 }
 

@@ -1,13 +1,9 @@
-// One structured line for an unexpected error. Never the error's own text when it wraps a query:
-// drizzle's DrizzleQueryError message holds the SQL and every bound value (password hashes, code
-// ids, addresses), which no log line may carry (SPEC §8). Its cause, D1's own message, names
-// the failing constraint or table and no values.
+// One structured line for an unexpected error: its name and message. Queries bind every value as
+// a parameter (src/storage/db.ts), and D1's own messages name the failing constraint or table,
+// never a bound value (password hashes, code ids, addresses), which no log line may carry (SPEC §8;
+// test/security/log-hygiene.test.ts).
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return typeof err;
-  const cause = err.cause instanceof Error ? err.cause : null;
-  if (err.name === "DrizzleQueryError" || err.message.startsWith("Failed query:")) {
-    return `${err.name}: ${cause ? cause.message : "query failed"}`;
-  }
   return `${err.name}: ${err.message}`;
 }
 

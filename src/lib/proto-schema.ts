@@ -2,9 +2,11 @@
 // descriptors (@bufbuild/protobuf): the same descriptors that decode REST bodies (fromJson), so a
 // documented field is a field the server reads. Field names are the lowerCamelCase JSON names
 // (protojson also reads the proto names); 64-bit integers are decimal strings; enums are value
-// names; well-known types take their JSON forms. The descriptors keep the protos' own field
-// annotations (protoc-gen-openapiv2's description, example and lengths; protoc-gen-validate's
-// string lengths) as unknown option fields: they are read here with the wire reader.
+// names; well-known types take their JSON forms. The protos' own field annotations
+// (protoc-gen-openapiv2's description, example and lengths; protoc-gen-validate's string lengths)
+// are unknown option fields of a descriptor that keeps them (the trimmed descriptors the Worker
+// carries do not: the caller says where a field's annotated twin is); they are read here with the
+// wire reader.
 import { type DescEnum, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { JsonSchema } from "./openapi";
@@ -56,9 +58,9 @@ const OPENAPIV2_FIELD = 1042; // grpc.gateway.protoc_gen_openapiv2.options.opena
 const VALIDATE_RULES = 1071; // validate.rules (protoc-gen-validate FieldRules)
 
 /** What a field's annotations say, read from its options' unknown fields. */
-function annotations(field: DescField): JsonSchema {
+function annotations(field: DescField | undefined): JsonSchema {
   const out: JsonSchema = {};
-  for (const unknown of field.proto.options?.$unknown ?? []) {
+  for (const unknown of field?.proto.options?.$unknown ?? []) {
     if (unknown.wireType !== WireType.LengthDelimited) continue;
     try {
       if (unknown.no === OPENAPIV2_FIELD) readOpenApiField(new BinaryReader(unknown.data).bytes(), out);
@@ -118,6 +120,9 @@ const enumSchema = (desc: DescEnum): JsonSchema => ({ type: "string", enum: desc
 export class ProtoSchemas {
   readonly schemas: Record<string, JsonSchema> = {};
 
+  /** `annotated(field)`: the same field in descriptors that keep its annotations (by default, itself). */
+  constructor(private readonly annotated: (field: DescField) => DescField | undefined = (field) => field) {}
+
   /** A $ref to the message's schema (written on first use, with every message it reaches). */
   ref(message: DescMessage): JsonSchema {
     const known = WELL_KNOWN[message.typeName];
@@ -134,7 +139,7 @@ export class ProtoSchemas {
     const properties: Record<string, JsonSchema> = {};
     for (const field of message.fields) {
       if (omit.includes(field.jsonName) || omit.includes(field.name)) continue;
-      const schema = { ...this.field(field), ...annotations(field) };
+      const schema = { ...this.field(field), ...annotations(this.annotated(field)) };
       if (field.deprecated) schema.deprecated = true;
       properties[field.jsonName] = schema;
     }

@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 document for the REST routes: each face describes its own routes next to the
 // schemas it validates with (faces/*/openapi.ts); this file only puts them together. It is built
-// once per isolate, on the first request for /openapi.json or /docs, never at start.
+// at build time (./generate.ts, scripts/gen-openapi.mjs) and served as a static file.
 import { adminApiDoc } from "../faces/admin/openapi";
 import { kiiApiDoc } from "../faces/kii/openapi";
 import { zitadelApiDoc } from "../faces/zitadel/openapi";
@@ -37,15 +37,4 @@ export function buildDocument(faces: FaceDoc[] = [kiiApiDoc(), ...zitadelApiDoc(
     }
   }
   return doc;
-}
-
-let cached: { doc: OpenApiDocument; json: string } | null = null;
-
-/** The document and its JSON text, built on first use and kept for the isolate's life. */
-export function apiDocument(): { doc: OpenApiDocument; json: string } {
-  if (!cached) {
-    const doc = buildDocument();
-    cached = { doc, json: JSON.stringify(doc) };
-  }
-  return cached;
 }

@@ -5,9 +5,9 @@
 // Reads that serve requests go through `reader`, a D1 session that a nearby read replica may
 // answer (D1 Sessions API, "first-unconstrained"); the operator's reads and every write go to the
 // primary (`primary`), so an admin sees what they just wrote.
-import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { type AppSettings, appSettingsSchema } from "../config/settings";
-import type { Database } from "./db";
+import { cachedApp, forgetApp, remember } from "./app-cache";
+import { type Database, raw, sql } from "./db";
 import { apps } from "./schema";
 
 export interface App {
@@ -33,9 +33,12 @@ export interface App {
   movingSince: number | null;
 }
 
-type AppRow = typeof apps.$inferSelect;
+const toApp = (r: Record<string, unknown>): App => {
+  const row = apps.row(r);
+  return { ...row, settings: appSettingsSchema.parse(row.settings) };
+};
 
-const toApp = (row: AppRow): App => ({ ...row, settings: appSettingsSchema.parse(row.settings) });
+const select = sql`SELECT ${apps.all} FROM apps`;
 
 export class AppStore {
   /** Reads made in this request, by id: a request that names its app twice asks the database once. */
@@ -46,100 +49,117 @@ export class AppStore {
     private readonly reader: Database = primary,
   ) {}
 
-  /** The app as a nearby replica knows it (may trail the primary by moments). */
+  /**
+   * The app as this isolate or a nearby replica knows it: it may trail the primary by the
+   * isolate cache's lifetime plus the replica's lag (storage/app-cache.ts).
+   */
   get(id: string): Promise<App | null> {
     let found = this.seen.get(id);
-    if (!found) this.seen.set(id, (found = this.read(this.reader, id)));
+    if (!found) this.seen.set(id, (found = cachedApp(id, () => this.read(this.reader, id))));
     return found;
   }
 
   /** The app as the primary knows it: for the operator, and to settle a routing a replica may have missed. */
   async getPrimary(id: string): Promise<App | null> {
-    const app = await this.read(this.primary, id);
-    this.seen.set(id, Promise.resolve(app));
+    const app = this.read(this.primary, id);
+    this.seen.set(id, app);
+    remember(id, app);
     return app;
   }
 
-  private async read(db: Database, id: string): Promise<App | null> {
-    const row = await db.select().from(apps).where(eq(apps.id, id)).get();
-    return row ? toApp(row) : null;
+  /** Forgets what this request and this isolate read of the app, before a write to it. */
+  private forget(id: string): void {
+    this.seen.delete(id);
+    forgetApp(id);
+  }
+
+  /**
+   * A write to the app's row. What was read of it is forgotten before, and again after: a read
+   * that began meanwhile may have cached the row as it was.
+   */
+  private async write<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.forget(id);
+    try {
+      return await work();
+    } finally {
+      this.forget(id);
+    }
+  }
+
+  private read(db: Database, id: string): Promise<App | null> {
+    return db.first(sql`${select} WHERE id = ${id}`, toApp);
   }
 
   /** Up to `limit` apps in id order, after `after` when given (keyset paging: stable while apps come and go). */
   async list(after: string | null, limit: number): Promise<App[]> {
-    const query = this.primary.select().from(apps);
-    const rows = await (after === null ? query : query.where(gt(apps.id, after))).orderBy(asc(apps.id)).limit(limit).all();
-    return rows.map(toApp);
+    return this.primary.rows(sql`${select}${after === null ? raw("") : sql` WHERE id > ${after}`} ORDER BY id LIMIT ${limit}`, toApp);
   }
 
   /** How many apps each shard holds (shards without apps are absent). */
   async appsPerShard(): Promise<Map<number, number>> {
-    const rows = await this.primary.select({ shard: apps.shard, n: sql<number>`count(*)` }).from(apps).groupBy(apps.shard).all();
+    const rows = await this.primary.rows<{ shard: number; n: number }>(sql`SELECT shard, count(*) AS n FROM apps GROUP BY shard`);
     return new Map(rows.map((r) => [r.shard, r.n]));
   }
 
   /** Inserts the app; false when its id is taken. */
   async insert(app: App): Promise<boolean> {
-    this.seen.delete(app.id);
-    const rows = await this.primary.insert(apps).values(app).onConflictDoNothing().returning({ id: apps.id });
+    const rows = await this.write(app.id, async () => this.primary.rows(sql`${apps.insert([app])} ON CONFLICT DO NOTHING RETURNING id`));
     return rows.length === 1;
   }
 
   /** Replaces the key and secret, keeping the old pair valid until `previousValidUntil`. */
   async rotateCredentials(id: string, next: { appKey: string; clientSecretHash: string }, previous: { appKey: string; clientSecretHash: string }, previousValidUntil: number, now: number): Promise<void> {
-    this.seen.delete(id);
-    await this.primary
-      .update(apps)
-      .set({ ...next, previousAppKey: previous.appKey, previousClientSecretHash: previous.clientSecretHash, previousValidUntil, changedAt: now })
-      .where(eq(apps.id, id));
+    await this.write(id, async () =>
+      this.primary.statement(
+        sql`UPDATE apps SET app_key = ${next.appKey}, client_secret_hash = ${next.clientSecretHash}, previous_app_key = ${previous.appKey},
+          previous_client_secret_hash = ${previous.clientSecretHash}, previous_valid_until = ${previousValidUntil}, changed_at = ${now} WHERE id = ${id}`,
+      ),
+    );
   }
 
   async updateSettings(id: string, settings: AppSettings, now: number): Promise<void> {
-    this.seen.delete(id);
-    await this.primary.update(apps).set({ settings, changedAt: now }).where(eq(apps.id, id));
+    await this.write(id, async () => this.primary.statement(sql`UPDATE apps SET settings = ${JSON.stringify(settings)}, changed_at = ${now} WHERE id = ${id}`));
   }
 
   async delete(id: string): Promise<boolean> {
-    this.seen.delete(id);
-    const rows = await this.primary.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
+    const rows = await this.write(id, async () => this.primary.rows(sql`DELETE FROM apps WHERE id = ${id} RETURNING id`));
     return rows.length === 1;
   }
 
   /** Marks a move from `from` to `to` as begun; false when the app moved or began moving meanwhile. */
   async beginMove(id: string, from: number, to: number, routingVersion: number, now: number): Promise<boolean> {
-    this.seen.delete(id);
-    const rows = await this.primary
-      .update(apps)
-      .set({ movingTo: to, movingSince: now })
-      .where(and(eq(apps.id, id), eq(apps.shard, from), eq(apps.routingVersion, routingVersion), sql`(${apps.movingTo} IS NULL OR ${apps.movingTo} = ${to})`))
-      .returning({ id: apps.id });
+    const rows = await this.write(id, async () =>
+      this.primary.rows(
+        sql`UPDATE apps SET moving_to = ${to}, moving_since = ${now}
+          WHERE id = ${id} AND shard = ${from} AND routing_version = ${routingVersion} AND (moving_to IS NULL OR moving_to = ${to}) RETURNING id`,
+      ),
+    );
     return rows.length === 1;
   }
 
   /** The switch: the app now lives in `to`, with the next routing version. Returns that version, or null if the move was cancelled. */
   async finishMove(id: string, to: number, routingVersion: number): Promise<number | null> {
-    this.seen.delete(id);
-    const rows = await this.primary
-      .update(apps)
-      .set({ shard: to, routingVersion: routingVersion + 1, movingTo: null, movingSince: null })
-      .where(and(eq(apps.id, id), eq(apps.movingTo, to), eq(apps.routingVersion, routingVersion)))
-      .returning({ routingVersion: apps.routingVersion });
+    const rows = await this.write(id, async () =>
+      this.primary.rows<{ routingVersion: number }>(
+        sql`UPDATE apps SET shard = ${to}, routing_version = ${routingVersion + 1}, moving_to = NULL, moving_since = NULL
+          WHERE id = ${id} AND moving_to = ${to} AND routing_version = ${routingVersion} RETURNING routing_version AS "routingVersion"`,
+      ),
+    );
     return rows[0]?.routingVersion ?? null;
   }
 
   /** Ends a move that did not finish: the app stays where it is. */
   async cancelMove(id: string): Promise<void> {
-    this.seen.delete(id);
-    await this.primary.update(apps).set({ movingTo: null, movingSince: null }).where(eq(apps.id, id));
+    await this.write(id, async () => this.primary.statement(sql`UPDATE apps SET moving_to = NULL, moving_since = NULL WHERE id = ${id}`));
   }
 
-  /** Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins. */
+  /**
+   * Whether the app (or, with no app named, any app) lists this origin in settings.corsOrigins.
+   * An app named is read like any request's app (cached); with none, the control database is asked.
+   */
   async listsOrigin(origin: string, appId: string | null): Promise<boolean> {
-    const rows = await this.reader.all(
-      appId
-        ? sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE apps.id = ${appId} AND o.value = ${origin} LIMIT 1`
-        : sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`,
-    );
+    if (appId) return (await this.get(appId))?.settings.corsOrigins.includes(origin) ?? false;
+    const rows = await this.reader.rows(sql`SELECT 1 FROM apps, json_each(apps.settings, '$.corsOrigins') AS o WHERE o.value = ${origin} LIMIT 1`);
     return rows.length > 0;
   }
 }

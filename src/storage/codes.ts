@@ -13,11 +13,10 @@
 // copy of KV alone does not let anyone test PIN guesses offline. The KV key names a tag of the
 // code_id: a stale KV read in another location finds no record (or an old one under another
 // key), which we answer as "no code" without counting a failure against the user.
-import { and, eq, gt, lt, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256, sha256Base64url } from "../lib/digest";
 import { base64url } from "../lib/encoding";
 import { randomToken } from "../lib/random";
-import type { Database } from "./db";
+import { type Database, sql } from "./db";
 import { passwordResets } from "./schema";
 
 export type CodeKind = "email_link" | "sms_link" | "sms_pin" | "code";
@@ -75,19 +74,12 @@ export class ResetCodeStore {
       expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds),
     });
     const forgetBefore = now - FAILURE_MEMORY_MS;
-    const upsert = this.db
-      .insert(passwordResets)
-      .values({ userId, appId, codeId, expiresAt, failures: 0, failedAt: 0, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [passwordResets.appId, passwordResets.userId],
-        set: {
-          codeId,
-          expiresAt,
-          updatedAt: now,
-          // A resend keeps the count of recent wrong guesses; old ones are forgotten.
-          failures: sql`CASE WHEN ${passwordResets.failedAt} > ${forgetBefore} THEN ${passwordResets.failures} ELSE 0 END`,
-        },
-      });
+    // A resend keeps the count of recent wrong guesses; old ones are forgotten.
+    const upsert = this.db.statement(
+      sql`INSERT INTO password_resets (user_id, app_id, code_id, expires_at, failures, failed_at, updated_at) VALUES (${userId}, ${appId}, ${codeId}, ${expiresAt}, 0, 0, ${now})
+        ON CONFLICT (app_id, user_id) DO UPDATE SET code_id = ${codeId}, expires_at = ${expiresAt}, updated_at = ${now},
+          failures = CASE WHEN password_resets.failed_at > ${forgetBefore} THEN password_resets.failures ELSE 0 END`,
+    );
     return { codeId, expiresAt, statement: upsert, stored };
   }
 
@@ -114,19 +106,11 @@ export class ResetCodeStore {
     if (options.expectCodeId !== undefined && options.expectCodeId !== codeId) return { status: "not_found" };
     // A route for one kind (Kii's PIN completion) must not let anyone burn a pending link with guesses.
     if (options.accept && !options.accept.includes(record.kind)) return { status: "not_found" };
-    const reserved = await this.db
-      .update(passwordResets)
-      .set({ failures: sql`${passwordResets.failures} + 1`, failedAt: now })
-      .where(
-        and(
-          eq(passwordResets.appId, appId),
-          eq(passwordResets.userId, userId),
-          eq(passwordResets.codeId, codeId),
-          gt(passwordResets.expiresAt, now),
-          lt(passwordResets.failures, MAX_FAILURES),
-        ),
-      )
-      .returning({ failures: passwordResets.failures });
+    const reserved = await this.db.rows<{ failures: number }>(
+      sql`UPDATE password_resets SET failures = failures + 1, failed_at = ${now}
+        WHERE app_id = ${appId} AND user_id = ${userId} AND code_id = ${codeId} AND expires_at > ${now} AND failures < ${MAX_FAILURES}
+        RETURNING failures`,
+    );
     if (reserved.length !== 1) {
       // Lost the race for an attempt (or the code changed meanwhile): say why, as any later request would.
       const after = await this.live(appId, userId, now);
@@ -141,10 +125,7 @@ export class ResetCodeStore {
 
   /** Gives back the attempt an "ok" check reserved, when the change was refused for another reason. */
   async refund(appId: string, userId: string, codeId: string): Promise<void> {
-    await this.db
-      .update(passwordResets)
-      .set({ failures: sql`MAX(${passwordResets.failures} - 1, 0)` })
-      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId), eq(passwordResets.codeId, codeId)));
+    await this.db.statement(sql`UPDATE password_resets SET failures = MAX(failures - 1, 0) WHERE app_id = ${appId} AND user_id = ${userId} AND code_id = ${codeId}`);
   }
 
   /**
@@ -171,11 +152,7 @@ export class ResetCodeStore {
 
   /** The user's live code: D1 says which one and whether it may still be tried, KV holds its hash. */
   private async live(appId: string, userId: string, now: number): Promise<{ codeId: string; record: KvRecord } | { status: "not_found" | "exhausted" | "expired" }> {
-    const row = await this.db
-      .select()
-      .from(passwordResets)
-      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId)))
-      .get();
+    const row = await this.db.first(sql`SELECT ${passwordResets.all} FROM password_resets WHERE app_id = ${appId} AND user_id = ${userId}`, passwordResets.row);
     if (!row || !row.codeId) return { status: "not_found" };
     if (row.failures >= MAX_FAILURES) return { status: "exhausted" };
     if (row.expiresAt <= now) return { status: "expired" };
@@ -190,24 +167,15 @@ export class ResetCodeStore {
    * and the attempt it holds may be the last one.
    */
   liveCondition(appId: string, userId: string, codeId: string, now: number) {
-    return sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.appId} = ${appId} AND ${passwordResets.userId} = ${userId}
-      AND ${passwordResets.codeId} = ${codeId} AND ${passwordResets.expiresAt} > ${now})`;
+    return sql`EXISTS (SELECT 1 FROM password_resets WHERE app_id = ${appId} AND user_id = ${userId} AND code_id = ${codeId} AND expires_at > ${now})`;
   }
 
   /** Consumes the code; put it last in the batch (it ends the condition the others test). */
   consumeStatement(appId: string, userId: string, codeId: string, now: number) {
-    return this.db
-      .update(passwordResets)
-      .set({ codeId: null, failures: 0, failedAt: 0, updatedAt: now })
-      .where(
-        and(
-          eq(passwordResets.appId, appId),
-          eq(passwordResets.userId, userId),
-          eq(passwordResets.codeId, codeId),
-          gt(passwordResets.expiresAt, now),
-        ),
-      )
-      .returning({ userId: passwordResets.userId });
+    return this.db.rows<{ userId: string }>(
+      sql`UPDATE password_resets SET code_id = NULL, failures = 0, failed_at = 0, updated_at = ${now}
+        WHERE app_id = ${appId} AND user_id = ${userId} AND code_id = ${codeId} AND expires_at > ${now} RETURNING user_id AS "userId"`,
+    );
   }
 
   /**
@@ -217,20 +185,12 @@ export class ResetCodeStore {
    */
   async decoy(appId: string, now: number): Promise<void> {
     const codeId = randomToken(16);
+    const decoyWrite = () => this.db.statement(sql`UPDATE password_resets SET updated_at = ${now} WHERE app_id = ${appId} AND user_id = ${`decoy:${codeId}`}`);
     await Promise.all([
       this.kv.put(kvKey(appId, "decoy", codeId), JSON.stringify({ hash: "", kind: "code", expiresAt: now }), {
         expirationTtl: KV_MIN_TTL_SECONDS,
       }),
-      this.db.batch([
-        this.db
-          .update(passwordResets)
-          .set({ updatedAt: now })
-          .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, `decoy:${codeId}`))),
-        this.db
-          .update(passwordResets)
-          .set({ updatedAt: now })
-          .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, `decoy:${codeId}`))),
-      ]),
+      this.db.batch([decoyWrite(), decoyWrite()]),
     ]);
   }
 

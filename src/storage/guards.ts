@@ -1,11 +1,12 @@
 // The per-account sign-in guard in D1 (table sign_in_guards, docs/storage.md). Every password
 // check first reserves an attempt with one conditional upsert; D1 runs statements one at a time
 // on the primary, so however many checks race, no more than the policy's number are reserved.
-import { and, eq, sql } from "drizzle-orm";
-import type { Database } from "./db";
-import { signInGuards } from "./schema";
+import { type Database, sql } from "./db";
+import { type SignInGuardRow, signInGuards } from "./schema";
 
-export type SignInGuard = typeof signInGuards.$inferSelect;
+export type SignInGuard = SignInGuardRow;
+
+const theGuard = (appId: string, userId: string) => sql`app_id = ${appId} AND user_id = ${userId}`;
 
 export interface AttemptRule {
   maxAttempts: number;
@@ -27,12 +28,7 @@ export class SignInGuardStore {
   constructor(private readonly db: Database) {}
 
   async get(appId: string, userId: string): Promise<SignInGuard | null> {
-    const row = await this.db
-      .select()
-      .from(signInGuards)
-      .where(and(eq(signInGuards.appId, appId), eq(signInGuards.userId, userId)))
-      .get();
-    return row ?? null;
+    return this.db.first(sql`SELECT ${signInGuards.all} FROM sign_in_guards WHERE ${theGuard(appId, userId)}`, signInGuards.row);
   }
 
   /**
@@ -41,7 +37,7 @@ export class SignInGuardStore {
    */
   async reserve(appId: string, userId: string, rule: AttemptRule, now: number): Promise<Reservation | null> {
     const decayStart = now - rule.decayMs;
-    const rows = await this.db.all<{ attempts: number }>(sql`
+    const rows = await this.db.rows<{ attempts: number }>(sql`
       INSERT INTO sign_in_guards (app_id, user_id, attempts, last_attempt_at) VALUES (${appId}, ${userId}, 1, ${now})
       ON CONFLICT (app_id, user_id) DO UPDATE SET
         attempts = CASE WHEN last_attempt_at <= ${decayStart} THEN 1 ELSE attempts + 1 END,
@@ -57,7 +53,7 @@ export class SignInGuardStore {
    * lasts twice as long as the one before, up to the cap. Returns the lock's end if this call locked it.
    */
   async lock(appId: string, userId: string, rule: LockRule, now: number): Promise<number | null> {
-    const rows = await this.db.all<{ locked_until: number }>(sql`
+    const rows = await this.db.rows<{ locked_until: number }>(sql`
       UPDATE sign_in_guards SET
         attempts = 0,
         locked_until = ${now} + MIN(${rule.lockMs} * (1 << MIN(lock_count, 30)), ${rule.maxLockMs}),
@@ -74,22 +70,18 @@ export class SignInGuardStore {
 
   /** Ends an automatic lock and forgets failures (a completed reset, a new password); an admin's lock stays. */
   clearStatement(appId: string, userId: string) {
-    return this.db
-      .update(signInGuards)
-      .set({ attempts: 0, lockedUntil: 0, lockCount: 0 })
-      .where(and(eq(signInGuards.appId, appId), eq(signInGuards.userId, userId)));
+    return this.db.statement(sql`UPDATE sign_in_guards SET attempts = 0, locked_until = 0, lock_count = 0 WHERE ${theGuard(appId, userId)}`);
   }
 
   /** An admin's lock (ZITADEL LockUser): holds until an admin unlocks. */
   adminLockStatement(appId: string, userId: string) {
-    return this.db
-      .insert(signInGuards)
-      .values({ appId, userId, adminLocked: true })
-      .onConflictDoUpdate({ target: [signInGuards.appId, signInGuards.userId], set: { adminLocked: true } });
+    return this.db.statement(
+      sql`INSERT INTO sign_in_guards (app_id, user_id, admin_locked) VALUES (${appId}, ${userId}, 1) ON CONFLICT (app_id, user_id) DO UPDATE SET admin_locked = 1`,
+    );
   }
 
   /** Ends every lock, automatic or an admin's, and forgets failures (ZITADEL UnlockUser). */
   deleteStatement(appId: string, userId: string) {
-    return this.db.delete(signInGuards).where(and(eq(signInGuards.appId, appId), eq(signInGuards.userId, userId)));
+    return this.db.statement(sql`DELETE FROM sign_in_guards WHERE ${theGuard(appId, userId)}`);
   }
 }

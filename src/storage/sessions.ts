@@ -1,13 +1,14 @@
 // ZITADEL sessions in the app's shard. Tokens are `{appId}.{256 random bits}` stored as SHA-256,
 // as access tokens are (tokens.ts); every change draws a new token and is conditional on the old
 // one, so a token works once per change.
-import { and, eq, inArray, type SQL } from "drizzle-orm";
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
-import { type Database, purgeChunk } from "./db";
-import { sessions } from "./schema";
+import { type Database, inList, purgeChunk, raw, sql } from "./db";
+import { type SessionRow, sessions } from "./schema";
 import { newToken } from "./tokens";
 
-export type SessionRow = typeof sessions.$inferSelect;
+export type { SessionRow };
+
+const theSession = (appId: string, id: string) => sql`app_id = ${appId} AND id = ${id}`;
 
 export class SessionStore {
   constructor(private readonly db: Database) {}
@@ -15,12 +16,12 @@ export class SessionStore {
   async create(row: Omit<SessionRow, "tokenHash" | "sequence">): Promise<{ session: SessionRow; token: string }> {
     const token = newToken(row.appId);
     const session = { ...row, tokenHash: sha256Base64url(token), sequence: 1 };
-    await this.db.insert(sessions).values(session);
+    await this.db.statement(sessions.insert([session]));
     return { session, token };
   }
 
   async get(appId: string, id: string): Promise<SessionRow | null> {
-    return (await this.db.select().from(sessions).where(and(eq(sessions.appId, appId), eq(sessions.id, id))).get()) ?? null;
+    return this.db.first(sql`SELECT ${sessions.all} FROM sessions WHERE ${theSession(appId, id)}`, sessions.row);
   }
 
   tokenMatches(session: SessionRow, token: string): boolean {
@@ -30,24 +31,23 @@ export class SessionStore {
   /** Applies a change and draws a new token, only if the session still has `session.tokenHash`. */
   async update(session: SessionRow, change: { passwordCheckedAt?: number; expiresAt?: number | null }, now: number): Promise<{ session: SessionRow; token: string } | null> {
     const token = newToken(session.appId);
-    const rows = await this.db
-      .update(sessions)
-      .set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })
-      .where(and(eq(sessions.appId, session.appId), eq(sessions.id, session.id), eq(sessions.tokenHash, session.tokenHash)))
-      .returning();
+    const rows = await this.db.rows(
+      sql`UPDATE sessions SET ${sessions.set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })}
+        WHERE ${theSession(session.appId, session.id)} AND token_hash = ${session.tokenHash} RETURNING ${sessions.all}`,
+      sessions.row,
+    );
     return rows[0] ? { session: rows[0], token } : null;
   }
 
   async delete(appId: string, id: string): Promise<void> {
-    await this.db.delete(sessions).where(and(eq(sessions.appId, appId), eq(sessions.id, id)));
+    await this.db.statement(sql`DELETE FROM sessions WHERE ${theSession(appId, id)}`);
   }
 
   /** Sessions of the app, optionally only these ids and/or this user's, newest first. */
   async list(appId: string, filter: { ids?: string[]; userId?: string }, limit: number): Promise<SessionRow[]> {
-    const where: (SQL | undefined)[] = [eq(sessions.appId, appId)];
-    if (filter.ids) where.push(inArray(sessions.id, filter.ids));
-    if (filter.userId !== undefined) where.push(eq(sessions.userId, filter.userId));
-    return this.db.select().from(sessions).where(and(...where)).orderBy(sessions.createdAt).limit(limit).all();
+    const ids = filter.ids ? (filter.ids.length ? sql` AND id IN ${inList(filter.ids)}` : raw(" AND false")) : raw("");
+    const user = filter.userId !== undefined ? sql` AND user_id = ${filter.userId}` : raw("");
+    return this.db.rows(sql`SELECT ${sessions.all} FROM sessions WHERE app_id = ${appId}${ids}${user} ORDER BY created_at LIMIT ${limit}`, sessions.row);
   }
 
   /** Deletes up to `limit` expired sessions (the daily clean-up's chunk); answers how many. */
@@ -57,6 +57,6 @@ export class SessionStore {
 
   /** Every session of a user, for the batches that change a password, disable, lock or delete. */
   revokeUserStatement(appId: string, userId: string) {
-    return this.db.delete(sessions).where(and(eq(sessions.appId, appId), eq(sessions.userId, userId)));
+    return this.db.statement(sql`DELETE FROM sessions WHERE app_id = ${appId} AND user_id = ${userId}`);
   }
 }

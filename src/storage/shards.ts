@@ -39,7 +39,7 @@ export const REQUIRED_MIGRATIONS = [
 /** The message the fence triggers of migration 0008 abort a write with. */
 export const FENCE_ERROR = "latchkey_app_moving";
 
-/** Whether an error (or one it wraps: drizzle wraps D1's) is a write refused by an app's fence. */
+/** Whether an error (or one it wraps) is a write refused by an app's fence. */
 export function isFenceError(e: unknown): boolean {
   for (let cause = e, depth = 0; cause && depth < 5; depth++) {
     if (cause instanceof Error && cause.message.includes(FENCE_ERROR)) return true;

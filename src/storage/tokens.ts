@@ -5,11 +5,10 @@
 // Kii URL) says which shard to ask, through the app's row that the request loads anyway, so no
 // table maps tokens to shards. Tokens issued before shards are the random part alone; see
 // `tokenApp` and core/users.ts resolveToken for how they are still found.
-import { and, eq, type SQL, sql } from "drizzle-orm";
 import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
-import { type Database, purgeChunk } from "./db";
-import { accessTokens, appFences, users } from "./schema";
+import { andIf, type Database, purgeChunk, type Sql, sql } from "./db";
+import { accessTokens } from "./schema";
 
 /** A new token for the app: its id, then 256 random bits (the hash covers both). */
 export const newToken = (appId: string) => `${appId}.${randomToken(32)}`;
@@ -34,7 +33,7 @@ export class TokenStore {
 
   async issue(grant: TokenGrant, now: number): Promise<string> {
     const token = newToken(grant.appId);
-    await this.db.insert(accessTokens).values({ tokenHash: sha256Base64url(token), createdAt: now, ...grant });
+    await this.db.statement(accessTokens.insert([{ tokenHash: sha256Base64url(token), createdAt: now, ...grant }]));
     return token;
   }
 
@@ -45,9 +44,9 @@ export class TokenStore {
    */
   async issueForUser(grant: TokenGrant & { userId: string }, passwordHash: string, now: number): Promise<string | null> {
     const token = newToken(grant.appId);
-    const result = await this.db.run(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
+    const result = await this.db.statement(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
       SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
-      WHERE EXISTS (SELECT 1 FROM ${users} WHERE ${users.appId} = ${grant.appId} AND ${users.id} = ${grant.userId} AND ${users.disabled} = 0 AND ${users.passwordHash} = ${passwordHash})`);
+      WHERE EXISTS (SELECT 1 FROM users WHERE app_id = ${grant.appId} AND id = ${grant.userId} AND disabled = 0 AND password_hash = ${passwordHash})`);
     return result.meta.changes === 1 ? token : null;
   }
 
@@ -57,19 +56,19 @@ export class TokenStore {
    * the app has left this shard: the caller read an old routing and must ask again. One query.
    */
   async resolve(token: string, now: number, appId: string | null = null): Promise<{ grant: TokenGrant | null; fence: string | null }> {
-    const rows = await this.db.all<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
+    const rows = await this.db.rows<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
       SELECT t.app_id, t.user_id, t.expires_at,
-        (SELECT state FROM ${appFences} WHERE ${appFences.appId} = COALESCE(t.app_id, q.app)) AS fence
+        (SELECT state FROM app_fences WHERE app_fences.app_id = COALESCE(t.app_id, q.app)) AS fence
       FROM (SELECT ${appId} AS app) AS q
-      LEFT JOIN ${accessTokens} AS t ON t.token_hash = ${sha256Base64url(token)} AND t.expires_at > ${now}`);
+      LEFT JOIN access_tokens AS t ON t.token_hash = ${sha256Base64url(token)} AND t.expires_at > ${now}`);
     const row = rows[0];
     const grant = row?.app_id ? { appId: row.app_id, userId: row.user_id, expiresAt: row.expires_at! } : null;
     return { grant, fence: row?.fence ?? null };
   }
 
   /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */
-  revokeUserStatement(appId: string, userId: string, onlyIf?: SQL) {
-    return this.db.delete(accessTokens).where(and(eq(accessTokens.appId, appId), eq(accessTokens.userId, userId), onlyIf));
+  revokeUserStatement(appId: string, userId: string, onlyIf?: Sql) {
+    return this.db.statement(sql`DELETE FROM access_tokens WHERE app_id = ${appId} AND user_id = ${userId}${andIf(onlyIf)}`);
   }
 
   /** Deletes up to `limit` expired tokens (the daily clean-up's chunk); answers how many. */

@@ -1,56 +1,50 @@
 // Users in D1. Look-ups by login name and address use lower-cased key columns so that
 // uniqueness and sign-in ignore case while the stored value keeps what the user typed.
-import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
-import type { Database } from "./db";
-import { passwordResets, users } from "./schema";
+import { andIf, type Database, inList, join, raw, type Sql, sql } from "./db";
+import { type NewUserRow, type UserRow, users } from "./schema";
 
-export type User = typeof users.$inferSelect;
-export type NewUser = typeof users.$inferInsert;
+export type User = UserRow;
+export type NewUser = NewUserRow;
 
 export type UserField = "loginName" | "emailAddress" | "phoneNumber";
 
 export const loginNameKey = (name: string) => name.normalize("NFKC").toLowerCase();
 export const emailKey = (email: string) => email.toLowerCase();
 
+/** The user (app, id) of a WHERE clause. */
+const theUser = (appId: string, id: string) => sql`app_id = ${appId} AND id = ${id}`;
+
 export class UserStore {
   constructor(private readonly db: Database) {}
 
-  async byId(appId: string, id: string): Promise<User | null> {
-    return (await this.db.select().from(users).where(and(eq(users.appId, appId), eq(users.id, id))).get()) ?? null;
+  private one(where: Sql): Promise<User | null> {
+    return this.db.first(sql`SELECT ${users.all} FROM users WHERE ${where}`, users.row);
   }
 
-  async byLoginName(appId: string, name: string): Promise<User | null> {
-    const row = await this.db
-      .select()
-      .from(users)
-      .where(and(eq(users.appId, appId), eq(users.loginNameKey, loginNameKey(name))))
-      .get();
-    return row ?? null;
+  byId(appId: string, id: string): Promise<User | null> {
+    return this.one(theUser(appId, id));
   }
 
-  async byEmail(appId: string, email: string, verifiedOnly: boolean): Promise<User | null> {
-    const where = [eq(users.appId, appId), eq(users.emailKey, emailKey(email))];
-    if (verifiedOnly) where.push(eq(users.emailVerified, true));
-    return (await this.db.select().from(users).where(and(...where)).get()) ?? null;
+  byLoginName(appId: string, name: string): Promise<User | null> {
+    return this.one(sql`app_id = ${appId} AND login_name_key = ${loginNameKey(name)}`);
   }
 
-  async byPhone(appId: string, phone: string, verifiedOnly: boolean): Promise<User | null> {
-    const where = [eq(users.appId, appId), eq(users.phone, phone)];
-    if (verifiedOnly) where.push(eq(users.phoneVerified, true));
-    return (await this.db.select().from(users).where(and(...where)).get()) ?? null;
+  byEmail(appId: string, email: string, verifiedOnly: boolean): Promise<User | null> {
+    return this.one(sql`app_id = ${appId} AND email_key = ${emailKey(email)}${raw(verifiedOnly ? " AND email_verified = 1" : "")}`);
+  }
+
+  byPhone(appId: string, phone: string, verifiedOnly: boolean): Promise<User | null> {
+    return this.one(sql`app_id = ${appId} AND phone = ${phone}${raw(verifiedOnly ? " AND phone_verified = 1" : "")}`);
   }
 
   /** Which of the unique fields of `user` another user of the same app already holds, if any. */
   async conflict(user: Pick<NewUser, "appId" | "id" | "loginNameKey" | "emailKey" | "phone">): Promise<UserField | "userId" | null> {
     // Ids are unique per app: another app's users are never looked at, so an id taken there is free here.
-    const rows = await this.db
-      .select({ id: users.id, loginNameKey: users.loginNameKey, emailKey: users.emailKey, phone: users.phone })
-      .from(users)
-      .where(
-        sql`${users.appId} = ${user.appId} AND (${users.id} = ${user.id} OR ${users.loginNameKey} = ${user.loginNameKey ?? null}
-          OR ${users.emailKey} = ${user.emailKey ?? null} OR ${users.phone} = ${user.phone ?? null})`,
-      )
-      .limit(4);
+    const rows = await this.db.rows<{ id: string; loginNameKey: string | null; emailKey: string | null; phone: string | null }>(
+      sql`SELECT id, login_name_key AS "loginNameKey", email_key AS "emailKey", phone FROM users
+        WHERE app_id = ${user.appId} AND (id = ${user.id} OR login_name_key = ${user.loginNameKey ?? null}
+          OR email_key = ${user.emailKey ?? null} OR phone = ${user.phone ?? null}) LIMIT 4`,
+    );
     for (const row of rows) if (row.id === user.id) return "userId";
     for (const row of rows) {
       if (user.loginNameKey && row.loginNameKey === user.loginNameKey) return "loginName";
@@ -62,7 +56,7 @@ export class UserStore {
 
   /** Inserts the user; false when a unique field (id, login name, email, phone) of the app was taken meanwhile. */
   async insert(user: NewUser): Promise<boolean> {
-    const rows = await this.db.insert(users).values(user).onConflictDoNothing().returning({ id: users.id });
+    const rows = await this.insertManyStatement([user]);
     return rows.length === 1;
   }
 
@@ -70,12 +64,11 @@ export class UserStore {
    * Statement that sets a new password hash: bumps the event sequence, and (with the statements
    * beside it in a batch) revokes tokens and kills any reset code. `onlyIf` makes it conditional.
    */
-  setPasswordStatement(user: Pick<User, "appId" | "id">, hash: string, changeRequired: boolean, now: number, onlyIf?: SQL) {
-    return this.db
-      .update(users)
-      .set({ passwordHash: hash, changeRequired, passwordChangedAt: now, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, user.appId), eq(users.id, user.id), onlyIf))
-      .returning({ sequence: users.sequence });
+  setPasswordStatement(user: Pick<User, "appId" | "id">, hash: string, changeRequired: boolean, now: number, onlyIf?: Sql) {
+    return this.db.rows<{ sequence: number }>(
+      sql`UPDATE users SET password_hash = ${hash}, change_required = ${changeRequired}, password_changed_at = ${now}, changed_at = ${now}, sequence = sequence + 1
+        WHERE ${theUser(user.appId, user.id)}${andIf(onlyIf)} RETURNING sequence`,
+    );
   }
 
   /**
@@ -83,15 +76,12 @@ export class UserStore {
    * that was decided on the hash it read, so that a change landing in between is not overwritten.
    */
   hashUnchangedCondition(appId: string, userId: string, passwordHash: string | null) {
-    return sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.appId} = ${appId} AND ${users.id} = ${userId} AND ${users.passwordHash} IS ${passwordHash})`;
+    return sql`EXISTS (SELECT 1 FROM users WHERE app_id = ${appId} AND id = ${userId} AND password_hash IS ${passwordHash})`;
   }
 
   /** Upgrades a hash made with old parameters; not a change the user made, so no new sequence. */
   async rehash(appId: string, userId: string, oldHash: string, newHash: string): Promise<void> {
-    await this.db
-      .update(users)
-      .set({ passwordHash: newHash })
-      .where(and(eq(users.appId, appId), eq(users.id, userId), eq(users.passwordHash, oldHash)));
+    await this.db.statement(sql`UPDATE users SET password_hash = ${newHash} WHERE ${theUser(appId, userId)} AND password_hash = ${oldHash}`);
   }
 
   /**
@@ -100,60 +90,49 @@ export class UserStore {
    */
   async findForImport(appId: string, ids: string[], loginNameKeys: string[], emailKeys: string[]): Promise<User[]> {
     const any = [
-      ids.length ? inArray(users.id, ids) : undefined,
-      loginNameKeys.length ? inArray(users.loginNameKey, loginNameKeys) : undefined,
-      emailKeys.length ? inArray(users.emailKey, emailKeys) : undefined,
+      ids.length ? sql`id IN ${inList(ids)}` : undefined,
+      loginNameKeys.length ? sql`login_name_key IN ${inList(loginNameKeys)}` : undefined,
+      emailKeys.length ? sql`email_key IN ${inList(emailKeys)}` : undefined,
     ].filter((x) => x !== undefined);
     if (any.length === 0) return [];
-    return this.db.select().from(users).where(and(eq(users.appId, appId), or(...any))).all();
+    return this.db.rows(sql`SELECT ${users.all} FROM users WHERE app_id = ${appId} AND (${join(any, " OR ")})`, users.row);
   }
 
   /** One INSERT of several users that skips any row whose id, login name, email or phone is taken. */
   insertManyStatement(rows: NewUser[]) {
-    return this.db.insert(users).values(rows).onConflictDoNothing().returning({ id: users.id });
+    return this.db.rows<{ id: string }>(sql`${users.insert(rows, "internalId")} ON CONFLICT DO NOTHING RETURNING id`);
   }
 
   /** Overwrites an imported user's fields (bulk import rerun): a change event with a new sequence. */
   importUpdateStatement(appId: string, userId: string, fields: Partial<NewUser>, now: number) {
-    return this.db
-      .update(users)
-      .set({ ...fields, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId)))
-      .returning({ id: users.id });
+    return this.db.rows<{ id: string }>(
+      sql`UPDATE users SET ${users.set({ ...fields, changedAt: now })}, sequence = sequence + 1 WHERE ${theUser(appId, userId)} RETURNING id`,
+    );
   }
 
   /** A change event without other changes (a reset code was issued): ZITADEL's details.sequence. */
   bumpSequenceStatement(appId: string, userId: string, now: number) {
-    return this.db
-      .update(users)
-      .set({ changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId)))
-      .returning({ sequence: users.sequence });
+    return this.db.rows<{ sequence: number }>(sql`UPDATE users SET changed_at = ${now}, sequence = sequence + 1 WHERE ${theUser(appId, userId)} RETURNING sequence`);
   }
 
   setDisabledStatement(appId: string, userId: string, disabled: boolean, now: number) {
-    return this.db
-      .update(users)
-      .set({ disabled, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId)))
-      .returning({ sequence: users.sequence });
+    return this.db.rows<{ sequence: number }>(
+      sql`UPDATE users SET disabled = ${disabled}, changed_at = ${now}, sequence = sequence + 1 WHERE ${theUser(appId, userId)} RETURNING sequence`,
+    );
   }
 
   /** Deletes the user row, which frees its login name, email and phone (for a batch with the rest). */
   deleteStatement(appId: string, userId: string) {
-    return this.db.delete(users).where(and(eq(users.appId, appId), eq(users.id, userId)));
+    return this.db.statement(sql`DELETE FROM users WHERE ${theUser(appId, userId)}`);
   }
 
   /** Deletes the user's reset-code row (the KV half can then never verify and expires by itself). */
   deleteResetStatement(appId: string, userId: string) {
-    return this.db.delete(passwordResets).where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId)));
+    return this.db.statement(sql`DELETE FROM password_resets WHERE app_id = ${appId} AND user_id = ${userId}`);
   }
 
   /** Kills the user's reset code, for batches that change the password another way; `onlyIf` guards it. */
-  clearResetStatement(appId: string, userId: string, now: number, onlyIf?: SQL) {
-    return this.db
-      .update(passwordResets)
-      .set({ codeId: null, updatedAt: now })
-      .where(and(eq(passwordResets.appId, appId), eq(passwordResets.userId, userId), onlyIf));
+  clearResetStatement(appId: string, userId: string, now: number, onlyIf?: Sql) {
+    return this.db.statement(sql`UPDATE password_resets SET code_id = NULL, updated_at = ${now} WHERE app_id = ${appId} AND user_id = ${userId}${andIf(onlyIf)}`);
   }
 }

@@ -9,16 +9,15 @@
 // `UPDATE ... SET failures = failures + 1 WHERE failures < 5 ... RETURNING`, so of any number of
 // parallel guesses at most five ever see the hash. A right guess then consumes the code and
 // forgets the count in the same batch that changes the user's address.
-import { and, eq, gt, isNotNull, lt, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
-import { type Database, purgeChunk } from "./db";
-import { addressVerifications, users } from "./schema";
+import { andIf, type Database, purgeChunk, type Sql, sql } from "./db";
+import { type AddressVerificationRow, addressVerifications } from "./schema";
 import { emailKey } from "./users";
 
 export type AddressChannel = "email" | "phone";
 export type VerificationKind = "link" | "code" | "pin";
-export type Verification = typeof addressVerifications.$inferSelect;
+export type Verification = AddressVerificationRow;
 
 export const MAX_VERIFY_FAILURES = 5;
 /** Wrong guesses are remembered this long after the last one, across resends (as for resets). */
@@ -36,19 +35,15 @@ export class VerificationStore {
   constructor(private readonly db: Database) {}
 
   private key(appId: string, userId: string, channel: AddressChannel) {
-    return and(eq(addressVerifications.appId, appId), eq(addressVerifications.userId, userId), eq(addressVerifications.channel, channel));
+    return sql`app_id = ${appId} AND user_id = ${userId} AND channel = ${channel}`;
   }
 
-  async get(appId: string, userId: string, channel: AddressChannel): Promise<Verification | null> {
-    return (await this.db.select().from(addressVerifications).where(this.key(appId, userId, channel)).get()) ?? null;
+  get(appId: string, userId: string, channel: AddressChannel): Promise<Verification | null> {
+    return this.db.first(sql`SELECT ${addressVerifications.all} FROM address_verifications WHERE ${this.key(appId, userId, channel)}`, addressVerifications.row);
   }
 
   async forUser(appId: string, userId: string): Promise<Verification[]> {
-    return this.db
-      .select()
-      .from(addressVerifications)
-      .where(and(eq(addressVerifications.appId, appId), eq(addressVerifications.userId, userId)))
-      .all();
+    return this.db.rows(sql`SELECT ${addressVerifications.all} FROM address_verifications WHERE app_id = ${appId} AND user_id = ${userId}`, addressVerifications.row);
   }
 
   /** Makes `code` the one current code for `address`; run it in a batch with the user's change. */
@@ -56,22 +51,15 @@ export class VerificationStore {
     const codeId = randomToken(16);
     const expiresAt = now + ttlSeconds * 1000;
     const forgetBefore = now - VERIFY_FAILURE_MEMORY_MS;
-    return this.db
-      .insert(addressVerifications)
-      .values({ appId, userId, channel, address, codeId, codeHash: codeHash(codeId, code), kind, expiresAt, failures: 0, failedAt: 0, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [addressVerifications.appId, addressVerifications.userId, addressVerifications.channel],
-        set: {
-          address,
-          codeId,
-          codeHash: codeHash(codeId, code),
-          kind,
-          expiresAt,
-          updatedAt: now,
-          // A resend keeps the count of recent wrong guesses: requesting codes buys no guesses.
-          failures: sql`CASE WHEN ${addressVerifications.failedAt} > ${forgetBefore} THEN ${addressVerifications.failures} ELSE 0 END`,
-        },
-      });
+    const hash = codeHash(codeId, code);
+    // A resend keeps the count of recent wrong guesses: requesting codes buys no guesses.
+    return this.db.statement(
+      sql`INSERT INTO address_verifications (app_id, user_id, channel, address, code_id, code_hash, kind, expires_at, failures, failed_at, updated_at)
+        VALUES (${appId}, ${userId}, ${channel}, ${address}, ${codeId}, ${hash}, ${kind}, ${expiresAt}, 0, 0, ${now})
+        ON CONFLICT (app_id, user_id, channel) DO UPDATE SET address = ${address}, code_id = ${codeId}, code_hash = ${hash}, kind = ${kind},
+          expires_at = ${expiresAt}, updated_at = ${now},
+          failures = CASE WHEN address_verifications.failed_at > ${forgetBefore} THEN address_verifications.failures ELSE 0 END`,
+    );
   }
 
   /**
@@ -80,18 +68,11 @@ export class VerificationStore {
    * however many arrive at once.
    */
   async check(appId: string, userId: string, channel: AddressChannel, candidate: string, now: number): Promise<VerificationCheck> {
-    const reserved = await this.db
-      .update(addressVerifications)
-      .set({ failures: sql`${addressVerifications.failures} + 1`, failedAt: now })
-      .where(
-        and(
-          this.key(appId, userId, channel),
-          isNotNull(addressVerifications.codeId),
-          lt(addressVerifications.failures, MAX_VERIFY_FAILURES),
-          gt(addressVerifications.expiresAt, now),
-        ),
-      )
-      .returning({ codeId: addressVerifications.codeId, codeHash: addressVerifications.codeHash, address: addressVerifications.address, failures: addressVerifications.failures });
+    const reserved = await this.db.rows<{ codeId: string | null; codeHash: string | null; address: string; failures: number }>(
+      sql`UPDATE address_verifications SET failures = failures + 1, failed_at = ${now}
+        WHERE ${this.key(appId, userId, channel)} AND code_id IS NOT NULL AND failures < ${MAX_VERIFY_FAILURES} AND expires_at > ${now}
+        RETURNING code_id AS "codeId", code_hash AS "codeHash", address, failures`,
+    );
     const row = reserved[0];
     if (!row?.codeId || !row.codeHash) {
       const current = await this.get(appId, userId, channel);
@@ -105,58 +86,45 @@ export class VerificationStore {
 
   /** SQL true while `codeId` is still the current code: the guard of the batch that uses it. */
   liveCondition(appId: string, userId: string, channel: AddressChannel, codeId: string) {
-    return sql`EXISTS (SELECT 1 FROM ${addressVerifications} WHERE ${addressVerifications.appId} = ${appId}
-      AND ${addressVerifications.userId} = ${userId} AND ${addressVerifications.channel} = ${channel}
-      AND ${addressVerifications.codeId} = ${codeId})`;
+    return sql`EXISTS (SELECT 1 FROM address_verifications WHERE ${this.key(appId, userId, channel)} AND code_id = ${codeId})`;
   }
 
   /** Ends the verification once it succeeded; put it last in the batch (it ends the guard). */
   consumeStatement(appId: string, userId: string, channel: AddressChannel, codeId: string) {
-    return this.db
-      .delete(addressVerifications)
-      .where(and(this.key(appId, userId, channel), eq(addressVerifications.codeId, codeId)))
-      .returning({ userId: addressVerifications.userId });
+    return this.db.rows<{ userId: string }>(
+      sql`DELETE FROM address_verifications WHERE ${this.key(appId, userId, channel)} AND code_id = ${codeId} RETURNING user_id AS "userId"`,
+    );
   }
 
   /** Drops any pending verification (the address was set verified, removed, or replaced). */
   clearStatement(appId: string, userId: string, channel: AddressChannel) {
-    return this.db.delete(addressVerifications).where(this.key(appId, userId, channel));
+    return this.db.statement(sql`DELETE FROM address_verifications WHERE ${this.key(appId, userId, channel)}`);
   }
 
   /**
    * Sets the user's address of `channel` (verified or not) as one change event. `onlyIf` makes
    * it conditional (on a live code). Returns the new sequence.
    */
-  setAddressStatement(appId: string, userId: string, channel: AddressChannel, address: string | null, verified: boolean, now: number, onlyIf?: ReturnType<typeof sql>) {
+  setAddressStatement(appId: string, userId: string, channel: AddressChannel, address: string | null, verified: boolean, now: number, onlyIf?: Sql) {
     const fields =
       channel === "email"
-        ? { email: address, emailKey: address === null ? null : emailKey(address), emailVerified: verified }
-        : { phone: address, phoneVerified: verified };
-    return this.db
-      .update(users)
-      .set({ ...fields, changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId), onlyIf))
-      .returning({ sequence: users.sequence });
+        ? sql`email = ${address}, email_key = ${address === null ? null : emailKey(address)}, email_verified = ${verified}`
+        : sql`phone = ${address}, phone_verified = ${verified}`;
+    return this.db.rows<{ sequence: number }>(
+      sql`UPDATE users SET ${fields}, changed_at = ${now}, sequence = sequence + 1 WHERE app_id = ${appId} AND id = ${userId}${andIf(onlyIf)} RETURNING sequence`,
+    );
   }
 
   /** A change event without other changes (a code was issued): ZITADEL's details.sequence. */
   bumpStatement(appId: string, userId: string, now: number) {
-    return this.db
-      .update(users)
-      .set({ changedAt: now, sequence: sql`${users.sequence} + 1` })
-      .where(and(eq(users.appId, appId), eq(users.id, userId)))
-      .returning({ sequence: users.sequence });
+    return this.db.rows<{ sequence: number }>(sql`UPDATE users SET changed_at = ${now}, sequence = sequence + 1 WHERE app_id = ${appId} AND id = ${userId} RETURNING sequence`);
   }
 
   /** Whether another user of the app holds `address` (verified or not). */
   async addressTaken(appId: string, userId: string, channel: AddressChannel, address: string): Promise<boolean> {
-    const match = channel === "email" ? eq(users.emailKey, emailKey(address)) : eq(users.phone, address);
-    const row = await this.db
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.appId, appId), match, sql`${users.id} <> ${userId}`))
-      .get();
-    return row !== undefined;
+    const match = channel === "email" ? sql`email_key = ${emailKey(address)}` : sql`phone = ${address}`;
+    const row = await this.db.first(sql`SELECT id FROM users WHERE app_id = ${appId} AND ${match} AND id <> ${userId}`);
+    return row !== null;
   }
 
   /**
@@ -172,9 +140,6 @@ export class VerificationStore {
    * not exist or cannot be sent one, so that the answer takes about as long. It changes no row.
    */
   async decoy(appId: string, now: number): Promise<void> {
-    await this.db
-      .update(addressVerifications)
-      .set({ updatedAt: now })
-      .where(this.key(appId, `decoy:${randomToken(8)}`, "email"));
+    await this.db.statement(sql`UPDATE address_verifications SET updated_at = ${now} WHERE ${this.key(appId, `decoy:${randomToken(8)}`, "email")}`);
   }
 }

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
-// GET /docs: the OpenAPI document as a page a person reads, rendered here from the same document
-// /openapi.json serves (src/openapi/). No script, no font, no image, nothing from elsewhere: one inline style
-// allowed by its hash (`default-src 'none'`). hono/jsx escapes every value.
+// GET /docs: the OpenAPI document as a page a person reads, rendered at build time from the same
+// document as /openapi.json (src/openapi/generate.ts writes both to public/). No script, no font, no
+// image, nothing from elsewhere: one inline style allowed by its hash (`default-src 'none'`, sent
+// by public/_headers). hono/jsx escapes every value.
 import type { Child } from "hono/jsx";
 import type { JsonSchema, OpenApiDocument, Operation, Parameter, Response } from "../lib/openapi";
 import { sha256Base64 } from "../lib/digest";
@@ -347,10 +348,7 @@ export function DocsPage({ doc }: { doc: OpenApiDocument }) {
   );
 }
 
-let cached: { source: OpenApiDocument; html: string } | null = null;
-
-/** The page's HTML, rendered once per document (once per isolate). */
+/** The page's HTML. */
 export function docsHtml(doc: OpenApiDocument): string {
-  if (cached?.source !== doc) cached = { source: doc, html: "<!doctype html>\n" + (<DocsPage doc={doc} />).toString() };
-  return cached.html;
+  return "<!doctype html>\n" + (<DocsPage doc={doc} />).toString();
 }

@@ -1,9 +1,10 @@
-// The OpenAPI document as wrangler dev serves it, checked in Node (the validator compiles JSON
-// Schema to code, which workerd forbids): it is valid OpenAPI 3.1; a body the route's own schema
+// The OpenAPI document as wrangler dev serves it (a static file, public/openapi.json, answered
+// by Workers Static Assets with the headers of public/_headers), checked in Node (the validator
+// compiles JSON Schema to code, which workerd forbids): it is valid OpenAPI 3.1; a body the route's own schema
 // accepts is valid against the documented request schema (fast-check); and /docs, in headless
 // Chromium at a phone's width (375 px) and a desktop's (1280 px), loads nothing from elsewhere and
 // is never wider than the screen. SCREENSHOT_DIR keeps PNGs to look at.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, type DescMessage, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -25,6 +26,7 @@ import { launchChromium } from "./browser";
 import { baseUrl, createE2eApp } from "./helpers";
 
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
+const publicFile = (name: string) => readFileSync(new URL(`../../public/${name}`, import.meta.url), "utf8");
 let served: OpenApiDocument;
 
 beforeAll(async () => {
@@ -34,6 +36,25 @@ beforeAll(async () => {
 });
 
 describe("/openapi.json", () => {
+  it("is the committed file, answered as cacheable JSON with the Worker's security headers", async () => {
+    const res = await fetch(`${baseUrl()}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(res.headers.get("Cache-Control")).toBe("public, max-age=300");
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(res.headers.get("Strict-Transport-Security")).toMatch(/^max-age=/);
+    expect(await res.text()).toBe(publicFile("openapi.json"));
+  });
+
+  it("leaves every other path to the Worker", async () => {
+    // A static file is answered before the Worker; anything else still gets the Worker's answers.
+    const missing = await fetch(`${baseUrl()}/openapi.yaml`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: "not_found" });
+    const root = await fetch(`${baseUrl()}/`);
+    expect(await root.json()).toMatchObject({ service: "latchkey" });
+  });
+
   it("is valid OpenAPI 3.1", async () => {
     const validator = new Validator();
     const result = await validator.validate(structuredClone(served) as unknown as Record<string, unknown>);
@@ -189,6 +210,21 @@ describe("documented ZITADEL messages", () => {
       queries: [{ query: { case: "userIdQuery", value: { id: userId } } }],
     }]);
     expect((list.answer.sessions as unknown[]).length).toBe(1);
+  });
+});
+
+describe("/docs", () => {
+  it("is the committed page, under the committed policy and the Worker's security headers", async () => {
+    const res = await fetch(`${baseUrl()}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-/);
+    expect(publicFile("_headers")).toContain(`  Content-Security-Policy: ${csp}\n`);
+    expect(res.headers.get("X-Frame-Options")).toBe("DENY");
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(res.headers.get("Cache-Control")).toBe("public, max-age=300");
+    expect(await res.text()).toBe(publicFile("docs.html"));
   });
 });
 

@@ -1,16 +1,23 @@
-// GET /openapi.json and GET /docs: every REST route the app serves is in the document with its
-// method (and nothing is documented that is not served), the document is built once per isolate,
-// and the page loads nothing from anywhere. The document's validity as OpenAPI 3.1 is checked in
-// Node (test/e2e/openapi.e2e.ts: the validator compiles schemas, which workerd forbids).
+// The API description: /openapi.json and /docs are static files (public/, Workers Static Assets)
+// written at build time by scripts/gen-openapi.mjs from src/openapi/generate.ts, which this test
+// runs too. The committed files must be what the generator writes today; every REST route the app
+// serves is in the document with its method (and nothing is documented that is not served); the
+// page loads nothing from anywhere; no static file hides a route of the Worker. The document's
+// validity as OpenAPI 3.1 is checked in Node (test/e2e/openapi.e2e.ts: the validator compiles
+// schemas, which workerd forbids).
 import { describe, expect, it } from "vitest";
 import pkg from "../../package.json";
+import committedHeaders from "../../public/_headers?raw";
+import committedDocs from "../../public/docs.html?raw";
+import committedJson from "../../public/openapi.json?raw";
 import { app } from "../../src/app";
 import { kiiUserSchema } from "../../src/faces/kii/users-json";
-import { API_VERSION, apiDocument, buildDocument, type OpenApiDocument } from "../../src/openapi/document";
+import { API_VERSION, buildDocument, type OpenApiDocument } from "../../src/openapi/document";
+import { CACHE_CONTROL, generateApiFiles, SECURITY_HEADERS, SERVED_AT, type StaticApiFiles } from "../../src/openapi/generate";
 import { ADMIN_TOKEN, call, createApp, kiiHeaders, registerKiiUser, signIn } from "../helpers";
 
 // Pages for people and the RPC paths (described by ZITADEL's protos), not REST API routes.
-const NOT_API = [/^\/$/, /^\/healthz$/, /^\/openapi\.json$/, /^\/docs$/, /^\/reset(\/|$)/, /^\/verify(\/|$)/, /^\/dev(\/|$)/, /^\/zitadel\.(user|session)\.v2\.\w+Service(\/|$)/];
+const NOT_API = [/^\/$/, /^\/healthz$/, /^\/reset(\/|$)/, /^\/verify(\/|$)/, /^\/dev(\/|$)/, /^\/zitadel\.(user|session)\.v2\.\w+Service(\/|$)/];
 
 /** Served routes: handlers, not middleware (app.use and catch-alls are "ALL" on a wildcard path). */
 function servedRoutes(): { method: string; path: string }[] {
@@ -130,28 +137,81 @@ describe("the OpenAPI document", () => {
   });
 });
 
-describe("GET /openapi.json", () => {
-  it("serves the document, built once per isolate", async () => {
-    const res = await call("/openapi.json");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
-    expect(res.headers.get("Cache-Control")).toBe("public, max-age=300");
-    const served = (await res.json()) as OpenApiDocument;
-    expect(served.openapi).toBe("3.1.0");
-    expect(served).toEqual(JSON.parse(JSON.stringify(buildDocument())));
-    expect(apiDocument()).toBe(apiDocument());
+const COMMITTED: StaticApiFiles = { "openapi.json": committedJson, "docs.html": committedDocs, _headers: committedHeaders };
+
+describe("the committed static files", () => {
+  const generated = generateApiFiles();
+
+  it.each(Object.keys(COMMITTED) as (keyof StaticApiFiles)[])("public/%s is what the generator writes from src/", (name) => {
+    expect(COMMITTED[name] === generated[name], `public/${name} is out of date with src/: run npm run gen:openapi`).toBe(true);
+  });
+
+  it("notices a document that changed", () => {
+    // The comparison above sees a one-route difference (it compares whole texts, not sizes).
+    const lessened = buildDocument();
+    delete lessened.paths["/api/apps/{appID}/users/{userID}/status"];
+    expect(`${JSON.stringify(lessened, null, 2)}\n` === committedJson).toBe(false);
+    expect(`${JSON.stringify(buildDocument(), null, 2)}\n` === committedJson).toBe(true);
+  });
+
+  it("hide no route of the Worker", () => {
+    // Assets are answered before the Worker: no handler may sit where a file is served.
+    const paths = Object.values(SERVED_AT);
+    expect(paths.sort()).toEqual(["/docs", "/openapi.json"]);
+    const hidden = app.routes.filter((r) => !(r.method === "ALL" && r.path.endsWith("*")) && paths.some((p) => honoPattern(r.path).test(p)));
+    expect(hidden).toEqual([]);
+  });
+
+  it("carry the security headers the Worker sends on everything else", async () => {
+    const res = await call("/");
+    const sent = Object.fromEntries([...res.headers].filter(([name]) => !["content-type", "content-length"].includes(name)));
+    const listed = Object.fromEntries(Object.entries(SECURITY_HEADERS).map(([name, value]) => [name.toLowerCase(), value]));
+    expect(listed).toEqual(sent);
   });
 });
 
-describe("GET /docs", () => {
+/** The headers public/_headers gives a path (Cloudflare's format: a path line, then indented "Name: value" lines). */
+function headersFor(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let current: string | null = null;
+  for (const line of committedHeaders.split("\n")) {
+    if (line.startsWith("#") || line.trim() === "") continue;
+    if (!/^\s/.test(line)) current = line.trim();
+    else if (current === path) {
+      const at = line.indexOf(":");
+      out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+  }
+  return out;
+}
+
+// workerd's test pool calls the Worker itself, not the assets in front of it: what wrangler dev
+// answers at /openapi.json and /docs (headers included) is checked in test/e2e/openapi.e2e.ts.
+describe("public/openapi.json (GET /openapi.json)", () => {
+  it("is the document, answered as cacheable JSON with the Worker's security headers", () => {
+    expect(headersFor("/openapi.json")).toEqual({ "Cache-Control": CACHE_CONTROL, ...SECURITY_HEADERS });
+    const served = JSON.parse(committedJson) as OpenApiDocument;
+    expect(served.openapi).toBe("3.1.0");
+    expect(served).toEqual(JSON.parse(JSON.stringify(buildDocument())));
+    // Nothing in it depends on where it is served: no servers (OpenAPI's default is "/").
+    expect(served).not.toHaveProperty("servers");
+  });
+});
+
+describe("public/docs.html (GET /docs)", () => {
   it("is one self-contained page with every operation, under default-src 'none'", async () => {
-    const res = await call("/docs");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
-    const csp = res.headers.get("Content-Security-Policy") ?? "";
-    expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+';/);
+    const headers = headersFor("/docs");
+    expect(headers).toEqual({ "Content-Security-Policy": expect.any(String), "Cache-Control": CACHE_CONTROL, ...SECURITY_HEADERS });
+    const csp = headers["Content-Security-Policy"]!;
+    expect(csp).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/);
     expect(csp).not.toContain("unsafe");
-    const html = await res.text();
+    const html = committedDocs;
+    expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
+    // The policy's hash is the page's one inline style.
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
+    expect(styles).toHaveLength(1);
+    const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(styles[0]!)))));
+    expect(csp).toContain(`'sha256-${digest}'`);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
     expect(html).not.toMatch(/(src|href|action)="(https?:)?\/\//i);
     const doc = buildDocument();

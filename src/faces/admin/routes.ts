@@ -147,8 +147,8 @@ admin.post("/apps/:appId/:action{users:import}", (c) =>
 export const moveSchema = z.strictObject({
   /** The target shard (binding USERS_{shard}); the app's current shard cancels an unfinished move. */
   shard: z.int().min(0).max(999),
-  /** Seconds between the switch and deleting the source's copy, for read replicas to catch up. */
-  settleSeconds: z.int().min(0).max(60).default(5),
+  /** Seconds between the switch and deleting the source's copy: above the isolates' app cache lifetime (10 s) plus replica lag. */
+  settleSeconds: z.int().min(0).max(60).default(15),
 });
 
 /**

@@ -6,10 +6,10 @@ import * as z from "zod";
 import { describeZodError } from "../../config/settings";
 import { isCoreError } from "../../core/errors";
 import { coreErrorOf } from "../../core/shards";
-import { E164, EMAIL, type Principal, requireUser, requireUserFor, viewUser } from "../../core/identity";
+import { E164, EMAIL, type Principal, requireUser, requireUserFor } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
-import { pendingAddresses, registerWithVerification } from "../../core/verification";
+import { registerWithVerification, viewUserWithPending } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, APP_ID, appKeyMatches, findApp } from "../../core/apps";
 import { deleteUser } from "../../core/lifecycle";
@@ -244,8 +244,7 @@ kii.post("/apps/:appID/users", async (c) => {
 kii.get("/apps/:appID/users/:id", async (c) => {
   const { app, principal } = await identify(c, c.req.param("appID"));
   if (!principal) throw unauthorized(app.id, "An access token is required");
-  const { user, full } = await viewUser(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
-  const pending = full ? await pendingAddresses(c.var.svc, app, user) : {};
+  const { user, full, pending } = await viewUserWithPending(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
   return new Response(JSON.stringify(kiiUserJson(user, full, pending)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });

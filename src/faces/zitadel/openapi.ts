@@ -1,8 +1,13 @@
 // The ZITADEL REST routes in the OpenAPI document (src/openapi/document.ts), written from the
 // table that registers them (./rest.ts REST_ROUTES) and the generated messages their bodies are
 // decoded into: each request and response schema comes from the RPC's descriptors. Connect and
-// gRPC-web serve the same RPCs; the protos document those.
+// gRPC-web serve the same RPCs; the protos document those. Field descriptions, examples and
+// lengths come from the annotations in @zitadel/proto's own descriptors, which the trimmed ones
+// the Worker carries (./protos.gen.ts) leave out; this file runs at build time only.
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { SessionService as UpstreamSessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
+import { UserService as UpstreamUserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import * as z from "zod";
 import { MAX_BODY_BYTES } from "../../http";
 import { content, type FaceDoc, jsonSchema, mergeResponses, type Parameter, type Response, type RouteDoc } from "../../lib/openapi";
@@ -81,8 +86,27 @@ function doc(r: RestRoute, schemas: ProtoSchemas): RouteDoc {
   };
 }
 
+/** @zitadel/proto's messages that the served methods reach, by type name, with their annotations. */
+function upstreamMessages(): Map<string, DescMessage> {
+  const found = new Map<string, DescMessage>();
+  const visit = (message: DescMessage) => {
+    if (found.has(message.typeName)) return;
+    found.set(message.typeName, message);
+    for (const field of message.fields) if (field.message) visit(field.message);
+  };
+  for (const service of [UpstreamUserService, UpstreamSessionService]) {
+    for (const method of service.methods) {
+      visit(method.input);
+      visit(method.output);
+    }
+  }
+  return found;
+}
+
 export function zitadelApiDoc(): FaceDoc[] {
-  const schemas = new ProtoSchemas();
+  const upstream = upstreamMessages();
+  const annotated = (field: DescField) => upstream.get(field.parent.typeName)?.fields.find((f) => f.number === field.number);
+  const schemas = new ProtoSchemas(annotated);
   const routes = REST_ROUTES.map((r) => doc(r, schemas));
   const byTag = new Map<string, RouteDoc[]>();
   for (const route of routes) {

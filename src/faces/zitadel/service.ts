@@ -34,7 +34,7 @@ import { E164, EMAIL, LOGIN_NAME, type Principal, requireUserFor } from "../../c
 import { adminSetPassword, changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
 import type { Services } from "../../core/services";
 import { deleteUser as deleteUserCore, lockUser as lockUserCore, setUserActive, unlockUser as unlockUserCore } from "../../core/lifecycle";
-import { accountState, type AccountState } from "../../core/lockout";
+import { type AccountState, requireUserWithState } from "../../core/lockout";
 import { type ResolvedToken, resolveToken } from "../../core/users";
 import { coreErrorOf } from "../../core/shards";
 import { type AddressIntent, registerWithVerification } from "../../core/verification";
@@ -310,10 +310,10 @@ export function userMessage(app: App, user: User, accountState: AccountState): M
 
 export function getUserByID(req: GetUserByIDRequest, caller: Caller) {
   return guarded("GetUserByID", async () => {
-    const user = await requireUserFor(caller.svc, caller.app, { by: "id", value: userIdOf(req.userId) }, caller.principal);
+    const { user, state } = await requireUserWithState(caller.svc, caller.app, { by: "id", value: userIdOf(req.userId) }, caller.principal);
     return create(GetUserByIDResponseSchema, {
       details: details(caller.app, user.sequence, user.changedAt, user.createdAt),
-      user: userMessage(caller.app, user, await accountState(caller.svc, caller.app, user)),
+      user: userMessage(caller.app, user, state),
     });
   });
 }
