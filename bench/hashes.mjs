@@ -4,7 +4,8 @@
 //     look-up plus one verification, and the bare route's time is taken off both);
 //  2. the rate of a large NDJSON import (users/s), its wall time and workerd's peak memory.
 // Run by `npm run bench` after bench/run.mjs, or alone: `node bench/hashes.mjs`.
-// BENCH_REPEATS (3), BENCH_HASH_SAMPLES (5 per repeat), BENCH_IMPORT_LINES (100000) tune it.
+// BENCH_REPEATS (3), BENCH_HASH_SAMPLES (5 per repeat), BENCH_IMPORT_LINES (100000) tune it;
+// BENCH_IMPORT_ONLY=1 skips the verifications (part 1) and runs only the import.
 import { execFileSync } from "node:child_process";
 import { createCipheriv, pbkdf2Sync, randomBytes, scryptSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,6 +19,11 @@ import { DEV_ADMIN_TOKEN, startDevServer } from "../scripts/dev-server.mjs";
 const REPEATS = Math.max(3, Number(process.env.BENCH_REPEATS ?? 3));
 const SAMPLES = Number(process.env.BENCH_HASH_SAMPLES ?? 5);
 const IMPORT_LINES = Number(process.env.BENCH_IMPORT_LINES ?? 100_000);
+const IMPORT_ONLY = process.env.BENCH_IMPORT_ONLY === "1";
+/** An import that answers no line for this long has stopped: fail with what was sent and read. */
+const IMPORT_SILENCE_MS = 60_000;
+/** The rate is also shown per this many answer lines, so that a slowdown shows where it starts. */
+const IMPORT_STEP = 5_000;
 const PASSWORD = "bench password 1";
 
 const b64 = (bytes) => Buffer.from(bytes).toString("base64").replace(/=+$/, "");
@@ -87,19 +93,59 @@ function workerdPeakMiB(pid) {
   }
 }
 
-async function importLines(url, appId, lines) {
-  const res = await fetch(`${url}/admin/apps/${appId}/users:import`, {
-    method: "POST",
-    headers: { ...admin, "Content-Type": "application/x-ndjson" },
-    body: lines,
-    duplex: "half",
-  });
-  if (res.status !== 200) throw new Error(`import: ${res.status} ${await res.text()}`);
-  const text = await res.text();
-  const summary = JSON.parse(text.trim().split("\n").pop());
-  if (!summary.summary) throw new Error(`import did not finish: ${text.slice(-500)}`);
-  return summary.summary;
+/**
+ * Posts an import and reads its answer line by line while the body is still being sent (fetch
+ * resolves at the answer's headers; the answer must be read as it comes, or a server waiting to
+ * write it stops reading the body: docs/migrating.md). `progress` counts the lines sent so far.
+ * Returns the summary and the time at every IMPORT_STEP answer lines.
+ */
+async function importLines(url, appId, lines, progress = () => null) {
+  const abort = new AbortController();
+  const start = performance.now();
+  const marks = [];
+  let read = 0;
+  let heard = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - heard > IMPORT_SILENCE_MS) abort.abort(new Error(`import: no answer line for ${IMPORT_SILENCE_MS / 1000} s after ${read} lines read, ${progress() ?? "?"} sent`));
+  }, 1000);
+  try {
+    const res = await fetch(`${url}/admin/apps/${appId}/users:import`, {
+      method: "POST",
+      headers: { ...admin, "Content-Type": "application/x-ndjson" },
+      body: lines,
+      duplex: "half",
+      signal: abort.signal,
+    });
+    if (res.status !== 200) throw new Error(`import: ${res.status} ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let rest = "";
+    let last = "";
+    for await (const chunk of res.body) {
+      heard = Date.now();
+      const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = parts.pop();
+      for (const line of parts) {
+        if (!line) continue;
+        last = line;
+        if (++read % IMPORT_STEP === 0) marks.push({ lines: read, seconds: (performance.now() - start) / 1000 });
+      }
+    }
+    if (rest) last = rest;
+    const summary = JSON.parse(last);
+    if (!summary.summary) throw new Error(`import did not finish: ${last.slice(0, 500)}`);
+    return { ...summary.summary, marks };
+  } catch (e) {
+    throw abort.signal.aborted ? abort.signal.reason : e;
+  } finally {
+    clearInterval(watchdog);
+  }
 }
+
+/** users/s over the first `n` answer lines (from the marks), or null when the import was shorter. */
+const rateAt = (marks, n) => {
+  const mark = marks.find((m) => m.lines === n);
+  return mark ? mark.lines / mark.seconds : null;
+};
 
 const persistTo = mkdtempSync(join(tmpdir(), "latchkey-bench-hashes-"));
 const server = await startDevServer({ port: await freePort(), persistTo });
@@ -136,10 +182,10 @@ try {
     await (await fetch(`${url}/`)).arrayBuffer();
     return performance.now() - start;
   };
-  for (let i = 0; i < 3; i++) await signIn("hash-0-0"), await bare();
+  for (let i = 0; i < 3 && !IMPORT_ONLY; i++) await signIn("hash-0-0"), await bare();
   const ratios = users.map(() => []);
   const ms = users.map(() => []);
-  for (let r = 0; r < REPEATS; r++) {
+  for (let r = 0; r < REPEATS && !IMPORT_ONLY; r++) {
     const bareTimes = [];
     for (let k = 0; k < 5; k++) bareTimes.push(await bare());
     const bareMs = median(bareTimes);
@@ -156,12 +202,14 @@ try {
     });
     console.error(`repeat ${r + 1}/${REPEATS}: ${perFormat.map((t, f) => `${users[f][0]} ${t.toFixed(0)} ms`).join("; ")}`);
   }
-  console.log(`\nForeign hash verification in workerd (wrong-password sign-in − bare route), ${REPEATS} interleaved repeats × ${SAMPLES} samples\n`);
-  console.log("format".padEnd(42), "ms (med)".padStart(9), "× native: min".padStart(15), "median".padStart(8), "max".padStart(8));
-  users.forEach(([name], f) => {
-    const rs = [...ratios[f]].sort((a, b) => a - b);
-    console.log(name.padEnd(42), median(ms[f]).toFixed(1).padStart(9), rs[0].toFixed(2).padStart(15), median(rs).toFixed(2).padStart(8), rs[rs.length - 1].toFixed(2).padStart(8));
-  });
+  if (!IMPORT_ONLY) {
+    console.log(`\nForeign hash verification in workerd (wrong-password sign-in − bare route), ${REPEATS} interleaved repeats × ${SAMPLES} samples\n`);
+    console.log("format".padEnd(42), "ms (med)".padStart(9), "× native: min".padStart(15), "median".padStart(8), "max".padStart(8));
+    users.forEach(([name], f) => {
+      const rs = [...ratios[f]].sort((a, b) => a - b);
+      console.log(name.padEnd(42), median(ms[f]).toFixed(1).padStart(9), rs[0].toFixed(2).padStart(15), median(rs).toFixed(2).padStart(8), rs[rs.length - 1].toFixed(2).padStart(8));
+    });
+  }
 
   // The import: IMPORT_LINES users with a bcrypt hash each, streamed from a generator so the
   // client holds no more of the file than the server does.
@@ -180,12 +228,21 @@ try {
   });
   const before = workerdPeakMiB(process.pid);
   const start = performance.now();
-  const totals = await importLines(url, app.appId, body);
+  const totals = await importLines(url, app.appId, body, () => i);
   const seconds = (performance.now() - start) / 1000;
   const after = workerdPeakMiB(process.pid);
   console.log(
     `\nBulk import: ${IMPORT_LINES} NDJSON lines (bcrypt hashes) → created ${totals.created}, refused ${totals.refused} in ${seconds.toFixed(1)} s = ${(IMPORT_LINES / seconds).toFixed(0)} users/s`,
   );
+  // Each stretch of IMPORT_STEP lines: a rate that falls as the shard fills would show here.
+  const steps = totals.marks.map((m, k) => IMPORT_STEP / (m.seconds - (k ? totals.marks[k - 1].seconds : 0)));
+  const at20k = rateAt(totals.marks, 20_000);
+  if (steps.length) {
+    console.log(
+      `users/s per ${IMPORT_STEP} lines: first ${steps[0].toFixed(0)}, min ${Math.min(...steps).toFixed(0)}, median ${median(steps).toFixed(0)}, max ${Math.max(...steps).toFixed(0)}, last ${steps.at(-1).toFixed(0)}` +
+        (at20k ? `; over the first 20,000 lines ${at20k.toFixed(0)} users/s` : ""),
+    );
+  }
   console.log(`workerd peak resident memory: ${before?.toFixed(0) ?? "n/a"} MiB before, ${after?.toFixed(0) ?? "n/a"} MiB after (whole process, local D1 included)`);
   const rerunStart = performance.now();
   i = 0;
@@ -197,7 +254,7 @@ try {
       controller.enqueue(encoder.encode(chunk));
     },
   });
-  const again = await importLines(url, app.appId, rerun);
+  const again = await importLines(url, app.appId, rerun, () => i);
   const rerunSeconds = (performance.now() - rerunStart) / 1000;
   console.log(`Rerun (updates) of the first ${again.updated} lines: ${rerunSeconds.toFixed(1)} s = ${(again.updated / rerunSeconds).toFixed(0)} users/s\n`);
 } catch (e) {

@@ -6,7 +6,7 @@ import type { App } from "../storage/apps";
 import { isFenceError } from "../storage/shards";
 import { numericId } from "../lib/random";
 import { CoreError, isCoreError } from "./errors";
-import { emitEvents, type EventSpec } from "./events";
+import { emitEvents, type EventSpec, type EventTally, logEventSummary } from "./events";
 import { E164, EMAIL, isValidUserId, LOGIN_NAME } from "./identity";
 import { parsePhc } from "./passwords";
 import { enforcePasswordPolicy } from "./policy";
@@ -72,24 +72,30 @@ export async function importUsers(
   // Every key seen in this import, with its line: a later line with the same key is a duplicate.
   const seen = new Map<string, number>();
   const ids = new Set<string>();
+  // The import's events, logged as one line when it ends (events.ts emitEvents), however it ends.
+  const tally: EventTally = {};
   let batch: ImportEntry[] = [];
   const flush = async () => {
-    const results = await importBatch(svc, app, batch, seen, ids);
+    const results = await importBatch(svc, app, batch, seen, ids, tally);
     batch = [];
     for (const r of results) {
       totals[r.status]++;
       await report(r);
     }
   };
-  for await (const entry of entries) {
-    batch.push(entry);
-    if (batch.length >= IMPORT_BATCH) await flush();
+  try {
+    for await (const entry of entries) {
+      batch.push(entry);
+      if (batch.length >= IMPORT_BATCH) await flush();
+    }
+    if (batch.length) await flush();
+  } finally {
+    logEventSummary(svc, app, "import", tally);
   }
-  if (batch.length) await flush();
   return totals;
 }
 
-async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen: Map<string, number>, ids: Set<string>): Promise<ImportResult[]> {
+async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen: Map<string, number>, ids: Set<string>, tally: EventTally): Promise<ImportResult[]> {
   const results = new Map<number, ImportResult>();
   const valid: { line: number; record: ImportRecord; hash: string | null }[] = [];
   for (const entry of entries) {
@@ -161,7 +167,7 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
   }
 
   await write(svc, app, planned, results);
-  emitEvents(svc, app, importEvents(planned, results));
+  emitEvents(svc, app, importEvents(planned, results), tally);
   return entries.map((e) => results.get(e.line)!);
 }
 

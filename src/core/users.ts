@@ -1,6 +1,7 @@
 // Registration, sign-in, access tokens and account status: the operations both faces share.
 import { type App } from "../storage/apps";
 import { emailKey, loginNameKey, type NewUser, type User } from "../storage/users";
+import type { Verification } from "../storage/verification";
 
 export type { User };
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
@@ -231,6 +232,12 @@ export async function issueAdminToken(svc: Services, app: App, clientId: string,
 export interface ResolvedToken {
   principal: Principal;
   app: App;
+  /**
+   * With `withUser`, for a user's token: the user and its pending address verifications, read in
+   * the same round trip as the token (ShardStores.resolveWithUser). Absent when they were not read
+   * that way; then the caller reads them itself.
+   */
+  holder?: { user: User | null; verifications: Verification[] };
 }
 
 /**
@@ -240,7 +247,7 @@ export interface ResolvedToken {
  * (the app a Kii path names) is where a token from before shards, which names no app, is looked
  * for; without it such a token is looked for in every shard at once (one indexed read each).
  */
-export async function resolveToken(svc: Services, token: string, inApp?: App): Promise<ResolvedToken | null> {
+export async function resolveToken(svc: Services, token: string, inApp?: App, options: { withUser?: boolean } = {}): Promise<ResolvedToken | null> {
   await ensureControlReady(svc);
   const appId = tokenApp(token);
   if (appId === null) return resolveLegacyToken(svc, token, inApp);
@@ -248,6 +255,15 @@ export async function resolveToken(svc: Services, token: string, inApp?: App): P
   let app = inApp?.id === appId ? inApp : await svc.apps.get(appId);
   if (!app) return null;
   await ensureShardReady(svc, app);
+  if (options.withUser) {
+    const { user, verifications, ...check } = await svc.shard(app).resolveWithUser(token, svc.now(), appId);
+    const grant = check.grant;
+    // A moved app is settled the usual way below, without the prefetch.
+    if (!movedAway(check.fence)) {
+      if (!grant || grant.appId !== app.id) return null;
+      return { principal: principalOf(grant), app, ...(grant.userId ? { holder: { user, verifications } } : {}) };
+    }
+  }
   let found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
   if (movedAway(found.fence)) {
     // The routing this request read (perhaps from a replica) is older than a move: ask the primary.

@@ -376,7 +376,13 @@ export async function pendingAddresses(svc: Services, app: App, user: User, rows
  * names the user's id (or "me" with a user's token), both are read side by side: one round trip
  * instead of two. The pending rows are only returned once viewUser has allowed it.
  */
-export async function viewUserWithPending(svc: Services, app: App, ref: UserRef, principal: Principal | null) {
+export async function viewUserWithPending(svc: Services, app: App, ref: UserRef, principal: Principal | null, holder?: { user: User | null; verifications: PendingRows }) {
+  if (ref.by === "me" && principal?.kind === "user" && holder) {
+    // Read with the token (resolveToken withUser): the user whose token it is, as "me" names.
+    if (!holder.user || holder.user.id !== principal.userId) throw new CoreError("user_not_found", "User could not be found", describeRef(ref));
+    const full = mayActOn(principal, app, holder.user);
+    return { user: holder.user, full, pending: full ? await pendingAddresses(svc, app, holder.user, holder.verifications) : {} };
+  }
   const id = ref.by === "id" ? ref.value : ref.by === "me" && principal?.kind === "user" ? principal.userId : null;
   const early = id === null ? null : svc.shard(app).verifications.forUser(app.id, id);
   early?.catch(() => {}); // a refused view leaves it unread

@@ -16,9 +16,9 @@ import { ResetCodeStore } from "./codes";
 import { type Database, openDatabase } from "./db";
 import { SignInGuardStore } from "./guards";
 import { SessionStore } from "./sessions";
-import { TokenStore } from "./tokens";
-import { UserStore } from "./users";
-import { VerificationStore } from "./verification";
+import { type TokenCheck, TokenStore } from "./tokens";
+import { type User, UserStore } from "./users";
+import { type Verification, VerificationStore } from "./verification";
 
 export const SHARD_BINDING = /^USERS_(\d+)$/;
 
@@ -91,6 +91,21 @@ export class ShardStores {
     this.sessions = new SessionStore(this.db);
     this.codes = new ResetCodeStore(this.db, kv);
     this.verifications = new VerificationStore(this.db);
+  }
+
+  /**
+   * A token check (TokenStore.resolve) and, in the same batch, the token's user and that user's
+   * pending address verifications: what "me" needs, in one round trip. The user and the rows are
+   * those of the token's live grant in `appId`, read in the same transaction as the check.
+   */
+  async resolveWithUser(token: string, now: number, appId: string): Promise<TokenCheck & { user: User | null; verifications: Verification[] }> {
+    const holder = TokenStore.userOf(token, now, appId);
+    const [check, found, verifications] = await this.db.batch([
+      this.tokens.resolveStatement(token, now, appId),
+      this.users.byIdStatement(appId, holder),
+      this.verifications.forUserStatement(appId, holder),
+    ]);
+    return { ...check, user: found[0] ?? null, verifications };
   }
 }
 

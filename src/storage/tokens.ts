@@ -7,7 +7,7 @@
 // `tokenApp` and core/users.ts resolveToken for how they are still found.
 import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
-import { andIf, type Database, purgeChunk, type Sql, sql } from "./db";
+import { andIf, type Database, purgeChunk, type Sql, sql, Statement } from "./db";
 import { accessTokens } from "./schema";
 
 /** A new token for the app: its id, then 256 random bits (the hash covers both). */
@@ -20,6 +20,12 @@ export const newToken = (appId: string) => `${appId}.${randomToken(32)}`;
 export function tokenApp(token: string): string | null {
   const dot = token.lastIndexOf(".");
   return dot > 0 ? token.slice(0, dot) : null;
+}
+
+/** What a shard says of a token: its grant if it is live here, and the fence of its app here. */
+export interface TokenCheck {
+  grant: TokenGrant | null;
+  fence: string | null;
 }
 
 export interface TokenGrant {
@@ -55,15 +61,30 @@ export class TokenStore {
    * (or, when the token is not here, for `appId`, the app the token names). A `moved` fence means
    * the app has left this shard: the caller read an old routing and must ask again. One query.
    */
-  async resolve(token: string, now: number, appId: string | null = null): Promise<{ grant: TokenGrant | null; fence: string | null }> {
-    const rows = await this.db.rows<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
+  async resolve(token: string, now: number, appId: string | null = null): Promise<TokenCheck> {
+    return this.resolveStatement(token, now, appId);
+  }
+
+  /** resolve() as a statement, to run in a batch. */
+  resolveStatement(token: string, now: number, appId: string | null = null): Statement<TokenCheck> {
+    const statement = this.db.rows<{ app_id: string | null; user_id: string | null; expires_at: number | null; fence: string | null }>(sql`
       SELECT t.app_id, t.user_id, t.expires_at,
         (SELECT state FROM app_fences WHERE app_fences.app_id = COALESCE(t.app_id, q.app)) AS fence
       FROM (SELECT ${appId} AS app) AS q
       LEFT JOIN access_tokens AS t ON t.token_hash = ${sha256Base64url(token)} AND t.expires_at > ${now}`);
-    const row = rows[0];
-    const grant = row?.app_id ? { appId: row.app_id, userId: row.user_id, expiresAt: row.expires_at! } : null;
-    return { grant, fence: row?.fence ?? null };
+    return new Statement(statement.bound, (result) => {
+      const row = statement.read(result)[0];
+      const grant = row?.app_id ? { appId: row.app_id, userId: row.user_id, expiresAt: row.expires_at! } : null;
+      return { grant, fence: row?.fence ?? null };
+    });
+  }
+
+  /**
+   * The id of the user holding `token` in `appId`, if it is live: a sub-query, so that reads of
+   * that user can join a batch with resolveStatement (one round trip, one transaction).
+   */
+  static userOf(token: string, now: number, appId: string): Sql {
+    return sql`(SELECT user_id FROM access_tokens WHERE token_hash = ${sha256Base64url(token)} AND expires_at > ${now} AND app_id = ${appId})`;
   }
 
   /** The statement that revokes every token of a user, for use inside a batch; `onlyIf` guards it. */

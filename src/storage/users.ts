@@ -25,6 +25,11 @@ export class UserStore {
     return this.one(theUser(appId, id));
   }
 
+  /** The user whose id `id` (a sub-query) names, as a statement for a batch: its one row or none. */
+  byIdStatement(appId: string, id: Sql) {
+    return this.db.rows(sql`SELECT ${users.all} FROM users WHERE app_id = ${appId} AND id = ${id}`, users.row);
+  }
+
   byLoginName(appId: string, name: string): Promise<User | null> {
     return this.one(sql`app_id = ${appId} AND login_name_key = ${loginNameKey(name)}`);
   }

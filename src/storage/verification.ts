@@ -43,6 +43,11 @@ export class VerificationStore {
   }
 
   async forUser(appId: string, userId: string): Promise<Verification[]> {
+    return this.forUserStatement(appId, sql`${userId}`);
+  }
+
+  /** forUser as a statement for a batch; `userId` may be a sub-query. */
+  forUserStatement(appId: string, userId: Sql) {
     return this.db.rows(sql`SELECT ${addressVerifications.all} FROM address_verifications WHERE app_id = ${appId} AND user_id = ${userId}`, addressVerifications.row);
   }
 

@@ -8,7 +8,7 @@ import { isCoreError } from "../../core/errors";
 import { coreErrorOf } from "../../core/shards";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
-import { issueAdminToken, issueUserToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
+import { issueAdminToken, issueUserToken, type ResolvedToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { registerWithVerification, viewUserWithPending } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, APP_ID, appKeyMatches, findApp } from "../../core/apps";
@@ -23,6 +23,8 @@ import "../../lib/zod-locale";
 interface KiiCaller {
   app: App;
   principal: Principal | null;
+  /** The token's user and its pending verifications, when identify was asked for them (withUser). */
+  holder?: ResolvedToken["holder"];
 }
 
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
@@ -143,7 +145,7 @@ export const unauthorized = (appId: string | null, message: string) =>
  * Identifies the app and the caller. Anonymous calls name the app by Basic appID:appKey or by
  * X-Kii-AppID/X-Kii-AppKey (the JS SDK sends only the headers); a Bearer token names its own app.
  */
-export async function identify(c: AppContext, pathAppId: string | null): Promise<KiiCaller> {
+export async function identify(c: AppContext, pathAppId: string | null, options: { withUser?: boolean } = {}): Promise<KiiCaller> {
   const svc = c.var.svc;
   const basic = decodeBasic(c.req.header("Authorization"));
   const headerId = c.req.header("X-Kii-AppID");
@@ -163,10 +165,10 @@ export async function identify(c: AppContext, pathAppId: string | null): Promise
     if (id !== undefined && (id !== app.id || !appKeyMatches(svc, app, key ?? ""))) throw unauthorized(appId, "The app credentials are not valid");
   }
   if (token) {
-    const resolved = await resolveToken(svc, token, app);
+    const resolved = await resolveToken(svc, token, app, options);
     if (!resolved || resolved.principal.appId !== app.id) throw unauthorized(app.id, "The access token is not valid or has expired");
     // The token's app as its resolution found it: fresher than `app` if a move happened meanwhile.
-    return { app: resolved.app, principal: resolved.principal };
+    return { app: resolved.app, principal: resolved.principal, holder: resolved.holder };
   }
   if (!basic && headerId === undefined) throw unauthorized(app.id, "The app is not identified (X-Kii-AppID/X-Kii-AppKey or Basic credentials)");
   return { app, principal: null };
@@ -243,9 +245,10 @@ kii.post("/apps/:appID/users", async (c) => {
 });
 
 kii.get("/apps/:appID/users/:id", async (c) => {
-  const { app, principal } = await identify(c, c.req.param("appID"));
+  // For "me", the token's check also reads its user and pending addresses: one round trip.
+  const { app, principal, holder } = await identify(c, c.req.param("appID"), { withUser: c.req.param("id") === "me" });
   if (!principal) throw unauthorized(app.id, "An access token is required");
-  const { user, full, pending } = await viewUserWithPending(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal);
+  const { user, full, pending } = await viewUserWithPending(c.var.svc, app, parseUserIdentifier(c.req.param("id")), principal, holder);
   return new Response(JSON.stringify(kiiUserJson(user, full, pending)), {
     headers: { "Content-Type": "application/vnd.kii.UserDataRetrievalResponse+json" },
   });
