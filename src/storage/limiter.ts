@@ -17,6 +17,8 @@ export interface Reservation extends LimitDecision {
 
 export class RateLimiter extends DurableObject {
   private readonly sql: SqlStorage;
+  /** Whether the table and its index exist (the idle alarm's deleteAll() drops them). */
+  private ready = false;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -35,16 +37,16 @@ export class RateLimiter extends DurableObject {
    */
   reserve(limit: number, windowSeconds: number, now = Date.now()): Reservation {
     // Synchronous SQL with no await between read and write: no other request interleaves.
-    // Created here, not in the constructor: the idle alarm's deleteAll() drops the table while
-    // this instance may live on.
-    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
+    this.prepare();
     const windowStart = now - windowSeconds * 1000;
     this.sql.exec("DELETE FROM hits WHERE at <= ?", windowStart);
-    // Newest first: a hit is accepted again once the limit-th newest leaves the window (right
-    // even when the limit was lowered and more hits than the new limit are still inside it).
-    const rows = this.sql.exec<{ at: number }>("SELECT at FROM hits ORDER BY at DESC LIMIT ?", limit).toArray();
-    if (rows.length >= limit) {
-      const leaving = rows[limit - 1]!.at;
+    // Counted in SQLite, not by reading the rows: a roomy limit (10,000 a minute, say) would
+    // otherwise bring every hit in the window into JavaScript on every request.
+    const inWindow = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM hits").one().n;
+    if (inWindow >= limit) {
+      // Newest first: a hit is accepted again once the limit-th newest leaves the window (right
+      // even when the limit was lowered and more hits than the new limit are still inside it).
+      const leaving = this.sql.exec<{ at: number }>("SELECT at FROM hits ORDER BY at DESC LIMIT 1 OFFSET ?", limit - 1).one().at;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((leaving + windowSeconds * 1000 - now) / 1000)), at: null };
     }
     this.sql.exec("INSERT INTO hits (at) VALUES (?)", now);
@@ -54,7 +56,7 @@ export class RateLimiter extends DurableObject {
 
   /** Takes back one hit counted at `at` (hits at the same moment count alike, so any one of them). */
   release(at: number): void {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
+    this.prepare();
     this.sql.exec("DELETE FROM hits WHERE rowid = (SELECT rowid FROM hits WHERE at = ? LIMIT 1)", at);
   }
 
@@ -65,7 +67,16 @@ export class RateLimiter extends DurableObject {
   }
 
   override async alarm(): Promise<void> {
+    this.ready = false;
     await this.ctx.storage.deleteAll();
+  }
+
+  /** The table of hits, indexed by time (the window's clean-up and the limit-th newest use it). */
+  private prepare(): void {
+    if (this.ready) return;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)");
+    this.sql.exec("CREATE INDEX IF NOT EXISTS hits_at ON hits (at)");
+    this.ready = true;
   }
 }
 

@@ -39,6 +39,17 @@ describe("RateLimiter", () => {
     });
   });
 
+  it("holds a roomy limit exactly: 2,000 hits in the window, the next refused until the oldest leaves", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (limiter: RateLimiter) => {
+      for (let i = 0; i < 2_000; i++) expect(limiter.hit(2_000, 60, T0 + i * 10).allowed).toBe(true);
+      // The oldest counted hit (T0) leaves the window at T0 + 60 s.
+      expect(limiter.hit(2_000, 60, T0 + 20_000)).toEqual({ allowed: false, retryAfterSeconds: 40 });
+      expect(limiter.hit(2_000, 60, T0 + 60_000).allowed).toBe(true);
+      expect(limiter.hit(2_000, 60, T0 + 60_001).allowed).toBe(false);
+    });
+  });
+
   it("answers a retryAfter of at least one second", async () => {
     const stub = freshStub();
     await runInDurableObject(stub, (limiter: RateLimiter) => {
