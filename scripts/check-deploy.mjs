@@ -94,6 +94,8 @@ for (const [config, where] of [
   check(directory !== undefined && resolve(root, directory) === join(root, "public"), `${where} serves assets from ${JSON.stringify(directory)}, not ./public (/openapi.json and /docs live there)`);
   // Any other path must reach the Worker, and docs.html must be answered at /docs.
   check(config.assets?.not_found_handling === "none", `${where} [assets] not_found_handling must be "none": other paths belong to the Worker`);
+  const first = config.assets?.run_worker_first;
+  check(Array.isArray(first) && first[0] === "/*" && first.includes("!/openapi.json"), `${where} [assets] run_worker_first must send every path but the API description to the Worker first (["/*", "!/openapi.json", …])`);
   check(config.assets?.html_handling === "auto-trailing-slash", `${where} [assets] html_handling must be "auto-trailing-slash": docs.html is answered at /docs`);
 }
 
