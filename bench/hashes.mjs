@@ -96,48 +96,59 @@ function workerdPeakMiB(pid) {
 /**
  * Posts an import and reads its answer line by line while the body is still being sent (fetch
  * resolves at the answer's headers; the answer must be read as it comes, or a server waiting to
- * write it stops reading the body: docs/migrating.md). `progress` counts the lines sent so far.
- * Returns the summary and the time at every IMPORT_STEP answer lines.
+ * write it stops reading the body: docs/migrating.md). An import that pauses at its budget of D1
+ * queries ({"paused": true, "nextLine": N}) is sent again from the start with ?fromLine=N, as
+ * docs/migrating.md tells clients to, until it ends with its summary. `body` is the file (a
+ * string) or a function making a fresh stream of it for each request; `progress` counts the lines
+ * sent so far. Returns the totals over every request, how many requests it took, and the time at
+ * every IMPORT_STEP answer lines.
  */
-async function importLines(url, appId, lines, progress = () => null) {
-  const abort = new AbortController();
+async function importLines(url, appId, body, progress = () => null) {
   const start = performance.now();
   const marks = [];
+  const totals = { created: 0, updated: 0, refused: 0 };
   let read = 0;
-  let heard = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - heard > IMPORT_SILENCE_MS) abort.abort(new Error(`import: no answer line for ${IMPORT_SILENCE_MS / 1000} s after ${read} lines read, ${progress() ?? "?"} sent`));
-  }, 1000);
-  try {
-    const res = await fetch(`${url}/admin/apps/${appId}/users:import`, {
-      method: "POST",
-      headers: { ...admin, "Content-Type": "application/x-ndjson" },
-      body: lines,
-      duplex: "half",
-      signal: abort.signal,
-    });
-    if (res.status !== 200) throw new Error(`import: ${res.status} ${await res.text()}`);
-    const decoder = new TextDecoder();
-    let rest = "";
-    let last = "";
-    for await (const chunk of res.body) {
-      heard = Date.now();
-      const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-      rest = parts.pop();
-      for (const line of parts) {
-        if (!line) continue;
-        last = line;
-        if (++read % IMPORT_STEP === 0) marks.push({ lines: read, seconds: (performance.now() - start) / 1000 });
+  let fromLine = 1;
+  for (let requests = 1; ; requests++) {
+    const abort = new AbortController();
+    let heard = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - heard > IMPORT_SILENCE_MS) abort.abort(new Error(`import: no answer line for ${IMPORT_SILENCE_MS / 1000} s after ${read} lines read, ${progress() ?? "?"} sent`));
+    }, 1000);
+    try {
+      const res = await fetch(`${url}/admin/apps/${appId}/users:import?fromLine=${fromLine}`, {
+        method: "POST",
+        headers: { ...admin, "Content-Type": "application/x-ndjson" },
+        body: typeof body === "function" ? body() : body,
+        duplex: "half",
+        signal: abort.signal,
+      });
+      if (res.status !== 200) throw new Error(`import: ${res.status} ${await res.text()}`);
+      const decoder = new TextDecoder();
+      let rest = "";
+      let last = "";
+      for await (const chunk of res.body) {
+        heard = Date.now();
+        const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+        rest = parts.pop();
+        for (const line of parts) {
+          if (!line) continue;
+          last = line;
+          if (line.startsWith('{"line"') && ++read % IMPORT_STEP === 0) marks.push({ lines: read, seconds: (performance.now() - start) / 1000 });
+        }
       }
+      if (rest) last = rest;
+      const end = JSON.parse(last);
+      const counts = end.summary ?? (end.paused ? end.counts : null);
+      if (!counts) throw new Error(`import did not finish: ${last.slice(0, 500)}`);
+      for (const k of Object.keys(totals)) totals[k] += counts[k];
+      if (end.summary) return { ...totals, marks, requests };
+      fromLine = end.nextLine;
+    } catch (e) {
+      throw abort.signal.aborted ? abort.signal.reason : e;
+    } finally {
+      clearInterval(watchdog);
     }
-    if (rest) last = rest;
-    const summary = JSON.parse(last);
-    if (!summary.summary) throw new Error(`import did not finish: ${last.slice(0, 500)}`);
-    return { ...summary.summary, marks };
-  } catch (e) {
-    throw abort.signal.aborted ? abort.signal.reason : e;
-  } finally {
-    clearInterval(watchdog);
   }
 }
 
@@ -216,23 +227,27 @@ try {
   const hash = bcrypt.hashSync(PASSWORD, 10);
   const encoder = new TextEncoder();
   let i = 0;
-  const body = new ReadableStream({
-    pull(controller) {
-      if (i >= IMPORT_LINES) return controller.close();
-      let chunk = "";
-      for (let n = 0; n < 500 && i < IMPORT_LINES; n++, i++) {
-        chunk += JSON.stringify({ loginName: `bulk-${i}`, email: `bulk-${i}@example.com`, emailVerified: true, displayName: `Bulk user ${i}`, passwordHash: hash }) + "\n";
-      }
-      controller.enqueue(encoder.encode(chunk));
-    },
-  });
+  // A fresh stream of the whole file for each request (a paused import is sent again from line 1).
+  const body = () => {
+    i = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (i >= IMPORT_LINES) return controller.close();
+        let chunk = "";
+        for (let n = 0; n < 500 && i < IMPORT_LINES; n++, i++) {
+          chunk += JSON.stringify({ loginName: `bulk-${i}`, email: `bulk-${i}@example.com`, emailVerified: true, displayName: `Bulk user ${i}`, passwordHash: hash }) + "\n";
+        }
+        controller.enqueue(encoder.encode(chunk));
+      },
+    });
+  };
   const before = workerdPeakMiB(process.pid);
   const start = performance.now();
   const totals = await importLines(url, app.appId, body, () => i);
   const seconds = (performance.now() - start) / 1000;
   const after = workerdPeakMiB(process.pid);
   console.log(
-    `\nBulk import: ${IMPORT_LINES} NDJSON lines (bcrypt hashes) → created ${totals.created}, refused ${totals.refused} in ${seconds.toFixed(1)} s = ${(IMPORT_LINES / seconds).toFixed(0)} users/s`,
+    `\nBulk import: ${IMPORT_LINES} NDJSON lines (bcrypt hashes) → created ${totals.created}, refused ${totals.refused} in ${seconds.toFixed(1)} s = ${(IMPORT_LINES / seconds).toFixed(0)} users/s, ${totals.requests} request${totals.requests === 1 ? "" : "s"} (resumed with ?fromLine= at each pause)`,
   );
   // Each stretch of IMPORT_STEP lines: a rate that falls as the shard fills would show here.
   const steps = totals.marks.map((m, k) => IMPORT_STEP / (m.seconds - (k ? totals.marks[k - 1].seconds : 0)));
@@ -245,18 +260,20 @@ try {
   }
   console.log(`workerd peak resident memory: ${before?.toFixed(0) ?? "n/a"} MiB before, ${after?.toFixed(0) ?? "n/a"} MiB after (whole process, local D1 included)`);
   const rerunStart = performance.now();
-  i = 0;
-  const rerun = new ReadableStream({
-    pull(controller) {
-      if (i >= Math.min(IMPORT_LINES, 10_000)) return controller.close();
-      let chunk = "";
-      for (let n = 0; n < 500 && i < Math.min(IMPORT_LINES, 10_000); n++, i++) chunk += JSON.stringify({ loginName: `bulk-${i}`, displayName: `Renamed ${i}` }) + "\n";
-      controller.enqueue(encoder.encode(chunk));
-    },
-  });
+  const rerun = () => {
+    i = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (i >= Math.min(IMPORT_LINES, 10_000)) return controller.close();
+        let chunk = "";
+        for (let n = 0; n < 500 && i < Math.min(IMPORT_LINES, 10_000); n++, i++) chunk += JSON.stringify({ loginName: `bulk-${i}`, displayName: `Renamed ${i}` }) + "\n";
+        controller.enqueue(encoder.encode(chunk));
+      },
+    });
+  };
   const again = await importLines(url, app.appId, rerun, () => i);
   const rerunSeconds = (performance.now() - rerunStart) / 1000;
-  console.log(`Rerun (updates) of the first ${again.updated} lines: ${rerunSeconds.toFixed(1)} s = ${(again.updated / rerunSeconds).toFixed(0)} users/s\n`);
+  console.log(`Rerun (updates) of the first ${again.updated} lines: ${rerunSeconds.toFixed(1)} s = ${(again.updated / rerunSeconds).toFixed(0)} users/s, ${again.requests} request${again.requests === 1 ? "" : "s"}\n`);
 } catch (e) {
   console.error(`wrangler dev said:\n${server.output().slice(-3000)}`);
   throw e;

@@ -27,4 +27,6 @@ export interface Env {
   QUEUE_KEY?: string;
   /** Public origin for links in messages, e.g. https://auth.example.com; required (config/runtime.ts). */
   PUBLIC_URL?: string;
+  /** D1 calls one bulk import request may make before it pauses (config/runtime.ts; default 900, ~40 on Workers Free). */
+  IMPORT_D1_QUERY_BUDGET?: string | number;
 }

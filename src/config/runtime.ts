@@ -8,6 +8,14 @@ export const DEMO_APP_ID = "demoapp1";
 /** npm start's queue key (scripts/dev-server.mjs): refused in production like the admin token. */
 export const DEV_QUEUE_KEY = "dev-queue-key-not-secret-0123456789abcdef";
 
+/**
+ * D1 calls one bulk import request may make (IMPORT_D1_QUERY_BUDGET): D1 allows 1,000 queries per
+ * Worker invocation on Workers Paid (50 on Free), and this leaves room for the request's others.
+ */
+export const DEFAULT_IMPORT_QUERY_BUDGET = 900;
+/** The schema check plus one batch (its look-up, its write and one replayed line: core/import.ts). */
+export const MIN_IMPORT_QUERY_BUDGET = 4;
+
 export interface RuntimeConfig {
   development: boolean;
   adminToken: string | undefined;
@@ -16,6 +24,8 @@ export interface RuntimeConfig {
   publicUrl: string;
   /** Secret that keys the encryption of delivery-queue messages (QUEUE_KEY). */
   queueKey: string;
+  /** D1 calls a bulk import may make per request before it pauses (IMPORT_D1_QUERY_BUDGET). */
+  importQueryBudget: number;
 }
 
 export class ConfigError extends Error {}
@@ -38,7 +48,18 @@ export function readRuntimeConfig(env: Env): RuntimeConfig {
   if (queueKey.length < 32 || (!development && queueKey === DEV_QUEUE_KEY)) {
     throw new ConfigError("QUEUE_KEY must be a secret of at least 32 characters (e.g. openssl rand -base64 32), not the development key");
   }
-  return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl, queueKey };
+  const importQueryBudget = readImportQueryBudget(env.IMPORT_D1_QUERY_BUDGET);
+  return { development, adminToken, pepper: env.PASSWORD_PEPPER || undefined, publicUrl, queueKey, importQueryBudget };
+}
+
+/** A whole number from MIN_IMPORT_QUERY_BUDGET up (a string as a secret, a number from wrangler.toml's [vars]). */
+function readImportQueryBudget(raw: string | number | undefined): number {
+  if (raw === undefined || raw === "") return DEFAULT_IMPORT_QUERY_BUDGET;
+  const value = String(raw).trim();
+  if (!/^[0-9]{1,9}$/.test(value) || Number(value) < MIN_IMPORT_QUERY_BUDGET) {
+    throw new ConfigError(`IMPORT_D1_QUERY_BUDGET must be a whole number of at least ${MIN_IMPORT_QUERY_BUDGET} (about 900 on Workers Paid, 40 on Free), not ${JSON.stringify(raw)}`);
+  }
+  return Number(value);
 }
 
 /**

@@ -36,6 +36,32 @@ export const IMPORT_BATCH = 32;
 /** A users row binds 21 values; four rows make one INSERT of 84 parameters. */
 const ROWS_PER_INSERT = 4;
 
+/**
+ * D1 calls a batch may need before it starts: its look-up, its write, and one line replayed alone
+ * should the write fail (replays go on only while the budget lasts). So every batch moves the
+ * import forward, however small the budget (config/runtime.ts MIN_IMPORT_QUERY_BUDGET: this plus
+ * the schema check).
+ */
+export const QUERIES_PER_BATCH = 3;
+
+/**
+ * D1 allows an invocation a fixed number of queries (1,000 on Workers Paid, 50 on Free); past it
+ * every query fails. The import counts each D1 call it makes against `max`, and stops before a
+ * batch that could go past it.
+ */
+interface QueryBudget {
+  readonly max: number;
+  used: number;
+}
+
+export interface ImportOutcome {
+  created: number;
+  updated: number;
+  refused: number;
+  /** Set when the budget ran out: the first line not imported (lines before it are all answered). */
+  nextLine: number | null;
+}
+
 interface Planned {
   line: number;
   record: ImportRecord;
@@ -60,42 +86,71 @@ function check(record: ImportRecord): void {
   }
 }
 
-/** Imports every entry, reporting each one's result through `report` in line order. */
+/**
+ * Imports the entries, reporting each one's result through `report` in line order, until they end
+ * or the next batch could take the import's D1 calls past `maxQueries`: then it stops reading
+ * entries and answers the first line it did not import (`nextLine`), to be sent again from there.
+ */
 export async function importUsers(
   svc: Services,
   app: App,
   entries: AsyncIterable<ImportEntry>,
   report: (result: ImportResult) => Promise<void> | void,
-): Promise<{ created: number; updated: number; refused: number }> {
+  maxQueries = Infinity,
+): Promise<ImportOutcome> {
   await ensureShardReady(svc, app);
+  // Its schema check: one query at most (none once this isolate has seen the shard up to date).
+  const budget: QueryBudget = { max: maxQueries, used: 1 };
   const totals = { created: 0, updated: 0, refused: 0 };
+  let nextLine: number | null = null;
   // Every key seen in this import, with its line: a later line with the same key is a duplicate.
   const seen = new Map<string, number>();
   const ids = new Set<string>();
   // The import's events, logged as one line when it ends (events.ts emitEvents), however it ends.
   const tally: EventTally = {};
   let batch: ImportEntry[] = [];
-  const flush = async () => {
-    const results = await importBatch(svc, app, batch, seen, ids, tally);
+  /** Imports the batch; false when the budget stopped it (nextLine is set). */
+  const flush = async (): Promise<boolean> => {
+    // A batch of lines refused while parsing costs nothing; any other may cost QUERIES_PER_BATCH.
+    if (batch.some((e) => "record" in e) && budget.max - budget.used < QUERIES_PER_BATCH) {
+      nextLine = batch[0]!.line;
+      return false;
+    }
+    const { results, stoppedAt } = await importBatch(svc, app, batch, seen, ids, tally, budget);
     batch = [];
     for (const r of results) {
       totals[r.status]++;
       await report(r);
     }
+    nextLine = stoppedAt;
+    return stoppedAt === null;
   };
   try {
     for await (const entry of entries) {
       batch.push(entry);
-      if (batch.length >= IMPORT_BATCH) await flush();
+      // Leaving the loop ends `entries`: nothing after the batch is read or parsed.
+      if (batch.length >= IMPORT_BATCH && !(await flush())) break;
     }
-    if (batch.length) await flush();
+    if (nextLine === null && batch.length) await flush();
   } finally {
     logEventSummary(svc, app, "import", tally);
   }
-  return totals;
+  return { ...totals, nextLine };
 }
 
-async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen: Map<string, number>, ids: Set<string>, tally: EventTally): Promise<ImportResult[]> {
+/**
+ * One batch: its results in line order, and `stoppedAt`, the first line left unimported when the
+ * budget ran out while replaying a failed write (its results stop before that line), else null.
+ */
+async function importBatch(
+  svc: Services,
+  app: App,
+  entries: ImportEntry[],
+  seen: Map<string, number>,
+  ids: Set<string>,
+  tally: EventTally,
+  budget: QueryBudget,
+): Promise<{ results: ImportResult[]; stoppedAt: number | null }> {
   const results = new Map<number, ImportResult>();
   const valid: { line: number; record: ImportRecord; hash: string | null }[] = [];
   for (const entry of entries) {
@@ -129,12 +184,14 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
     }
   }
 
-  const existing = await svc.shard(app).users.findForImport(
-    app.id,
+  const lookFor = [
     valid.flatMap((v) => (v.record.userId !== undefined ? [v.record.userId] : [])),
     valid.flatMap((v) => (v.record.loginName !== undefined ? [loginNameKey(v.record.loginName)] : [])),
     valid.flatMap((v) => (v.record.userId === undefined && v.record.loginName === undefined && v.record.email !== undefined ? [emailKey(v.record.email)] : [])),
-  );
+  ] as const;
+  // findForImport asks D1 only when there is a key to look for.
+  if (lookFor.some((keys) => keys.length > 0)) budget.used++;
+  const existing = await svc.shard(app).users.findForImport(app.id, ...lookFor);
   const byId = new Map(existing.map((u) => [u.id, u]));
   const byLogin = new Map(existing.flatMap((u) => (u.loginNameKey ? [[u.loginNameKey, u] as const] : [])));
   const byEmail = new Map(existing.flatMap((u) => (u.emailKey ? [[u.emailKey, u] as const] : [])));
@@ -166,9 +223,10 @@ async function importBatch(svc: Services, app: App, entries: ImportEntry[], seen
     planned.push({ line, record, existing: match, row, ...(match ? { fields: updateFields(record, row, passwordHash !== null && mayReplacePassword) } : {}) });
   }
 
-  await write(svc, app, planned, results);
+  const stoppedAt = await write(svc, app, planned, results, budget);
   emitEvents(svc, app, importEvents(planned, results), tally);
-  return entries.map((e) => results.get(e.line)!);
+  const answered = stoppedAt === null ? entries : entries.filter((e) => e.line < stoppedAt);
+  return { results: answered.map((e) => results.get(e.line)!), stoppedAt };
 }
 
 /** user.created for each user the batch created, password.changed for each whose password it replaced. */
@@ -203,7 +261,8 @@ function updateFields(record: ImportRecord, row: NewUser, withPassword: boolean)
   return f;
 }
 
-async function write(svc: Services, app: App, planned: Planned[], results: Map<number, ImportResult>): Promise<void> {
+/** Writes the planned users; answers the line where the budget stopped a replay, else null. */
+async function write(svc: Services, app: App, planned: Planned[], results: Map<number, ImportResult>, budget: QueryBudget): Promise<number | null> {
   const shard = svc.shard(app);
   const inserts = planned.filter((p) => !p.existing);
   const updates = planned.filter((p) => p.existing);
@@ -217,17 +276,21 @@ async function write(svc: Services, app: App, planned: Planned[], results: Map<n
       return p.fields!.passwordHash !== undefined ? [update, shard.tokens.revokeUserStatement(p.existing!.appId, p.existing!.id)] : [update];
     }),
   ];
-  if (statements.length === 0) return;
+  if (statements.length === 0) return null;
   let outcomes: ({ id: string }[] | null)[];
   try {
+    budget.used++;
     const all = (await shard.db.batch(statements as unknown as [(typeof statements)[0]])) as unknown[];
     outcomes = all.map((r) => (Array.isArray(r) ? (r as { id: string }[]) : null));
   } catch (e) {
     if (isFenceError(e)) throw e;
     // The batch is one transaction: an update that breaks a unique index (an email another user
-    // holds) undoes it all. Replay one entry at a time to find and refuse just that one.
-    outcomes = [];
-    for (const p of [...inserts, ...updates]) {
+    // holds) undoes it all. Replay one entry at a time, in line order, to find and refuse just
+    // that one, while the budget lasts: the lines from the first one not replayed are left to
+    // the next request (nothing of theirs was written).
+    for (const p of planned) {
+      if (budget.used >= budget.max) return p.line;
+      budget.used++;
       try {
         const [rows] = p.existing
           ? await shard.db.batch([
@@ -241,7 +304,7 @@ async function write(svc: Services, app: App, planned: Planned[], results: Map<n
         results.set(p.line, refuse(p.line, "another user of the app already has this login name, email address or phone number"));
       }
     }
-    return;
+    return null;
   }
   let at = 0;
   for (const group of insertGroups) {
@@ -252,6 +315,7 @@ async function write(svc: Services, app: App, planned: Planned[], results: Map<n
     report(p, (outcomes[at++] ?? []).length === 1, results);
     if (p.fields!.passwordHash !== undefined) at++;
   }
+  return null;
 }
 
 function report(p: Planned, ok: boolean, results: Map<number, ImportResult>): void {

@@ -36,18 +36,23 @@ export async function* readLines(body: ReadableStream<Uint8Array>, maxBytes: num
     size += piece.length;
   };
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    let start = 0;
-    for (let i = value.indexOf(10); i !== -1; i = value.indexOf(10, start)) {
-      add(value.subarray(start, i));
-      yield finish();
-      reset();
-      start = i + 1;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let start = 0;
+      for (let i = value.indexOf(10); i !== -1; i = value.indexOf(10, start)) {
+        add(value.subarray(start, i));
+        yield finish();
+        reset();
+        start = i + 1;
+      }
+      // Copied: the reader may reuse its chunk's memory.
+      if (start < value.length) add(value.slice(start));
     }
-    // Copied: the reader may reuse its chunk's memory.
-    if (start < value.length) add(value.slice(start));
+    if (size > 0 || skipping) yield finish();
+  } finally {
+    // A caller that stops early gets the stream back (to drain or cancel it).
+    reader.releaseLock();
   }
-  if (size > 0 || skipping) yield finish();
 }

@@ -58,6 +58,32 @@ describe("bulk import, then sign-in through both dialects' clients", () => {
     }
   });
 
+  it("pauses at ?maxQueries= with the line to resume from, and ?fromLine= finishes the file", async () => {
+    const body = Array.from({ length: 40 }, (_, i) => JSON.stringify({ loginName: `imp-page-${i + 1}`, email: `imp-page-${i + 1}@example.com` })).join("\n") + "\n";
+    const post = async (query: string) => {
+      const res = await fetch(`${baseUrl()}/admin/apps/${app.appId}/users:import${query}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${inject("adminToken")}`, "Content-Type": "application/x-ndjson" },
+        body,
+      });
+      expect(res.status).toBe(200);
+      return (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    };
+    const first = await post("?maxQueries=4");
+    expect(first.pop()).toMatchObject({ paused: true, nextLine: 33, counts: { created: 32, updated: 0, refused: 0 } });
+    expect(first.map((l) => l.line)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
+    const rest = await post("?fromLine=33");
+    expect(rest.pop()).toEqual({ summary: { created: 8, updated: 0, refused: 0 } });
+    expect(rest.map((l) => l.line)).toEqual(Array.from({ length: 8 }, (_, i) => i + 33));
+    const bad = await fetch(`${baseUrl()}/admin/apps/${app.appId}/users:import?fromLine=0`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${inject("adminToken")}`, "Content-Type": "application/x-ndjson" },
+      body,
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "invalid_request", field: "fromLine" });
+  });
+
   it("@zitadel/client: AddHumanUser with a bcrypt hashedPassword, then SetPassword with it as currentPassword", async () => {
     const tokenRes = await fetch(`${baseUrl()}/api/oauth2/token`, {
       method: "POST",

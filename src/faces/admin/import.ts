@@ -1,7 +1,11 @@
 // POST /admin/apps/{appId}/users:import — NDJSON in, NDJSON out. The body is read line by line
 // as it arrives (never whole) and each line's result is written back as soon as its batch is
 // stored, so a 100,000-user file needs neither the memory for itself nor one request per user.
+// D1 answers only so many queries per request: an import that reaches its budget (config/runtime.ts
+// IMPORT_D1_QUERY_BUDGET, or less with ?maxQueries=) pauses and names the line to resume from
+// (?fromLine=); docs/migrating.md.
 import * as z from "zod/mini";
+import { MIN_IMPORT_QUERY_BUDGET } from "../../config/runtime";
 import { describeZodError } from "../../config/settings";
 import { requireApp } from "../../core/apps";
 import { type ImportEntry, type ImportRecord, type ImportResult, importUsers } from "../../core/import";
@@ -63,8 +67,10 @@ function toEntry(line: number, raw: string): ImportEntry | null {
   return { line, record };
 }
 
-async function* entriesOf(body: ReadableStream<Uint8Array>): AsyncGenerator<ImportEntry> {
+/** The body's entries from line `fromLine` on; the lines before it are counted, never parsed. */
+async function* entriesOf(body: ReadableStream<Uint8Array>, fromLine: number): AsyncGenerator<ImportEntry> {
   for await (const line of readLines(body, MAX_IMPORT_LINE_BYTES)) {
+    if (line.number < fromLine) continue;
     if ("tooLong" in line) {
       yield { line: line.number, refused: `line longer than ${MAX_IMPORT_LINE_BYTES} bytes` };
       continue;
@@ -76,11 +82,35 @@ async function* entriesOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Impo
 
 const NDJSON = /^application\/(x-)?(ndjson|jsonl)\s*(;|$)/i;
 
+type Reject = (status: 400 | 415, code: string, message: string, field?: string) => never;
+
+/** A query parameter that must be a whole number from 1 (absent: undefined). */
+function positiveQuery(c: AppContext, name: string, reject: Reject): number | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,14}$/.test(raw)) reject(400, "invalid_request", `${name} must be a whole number from 1`, name);
+  return Number(raw);
+}
+
+/** Reads what is left of the body and drops it, so that the client's upload ends normally. */
+async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  while (!(await reader.read()).done);
+}
+
 /** The route's handler; the admin router has checked the admin token. Errors before the stream starts are thrown. */
-export async function importUsersRoute(c: AppContext, reject: (status: 400 | 415, code: string, message: string) => never): Promise<Response> {
+export async function importUsersRoute(c: AppContext, reject: Reject): Promise<Response> {
   const svc = c.var.svc;
   const app = await requireApp(svc, c.req.param("appId")!);
   if (!NDJSON.test(c.req.header("Content-Type") ?? "")) reject(415, "unsupported_media_type", "The request body must be application/x-ndjson: one JSON user per line");
+  const fromLine = positiveQuery(c, "fromLine", reject) ?? 1;
+  // A request may ask for a smaller budget than the deployment's, never a larger one.
+  const budget = svc.config.importQueryBudget;
+  const asked = positiveQuery(c, "maxQueries", reject);
+  if (asked !== undefined && asked < MIN_IMPORT_QUERY_BUDGET) {
+    reject(400, "invalid_request", `maxQueries must be at least ${MIN_IMPORT_QUERY_BUDGET}: the schema check and one batch`, "maxQueries");
+  }
+  const maxQueries = Math.min(asked ?? budget, budget);
   const body = c.req.raw.body;
   if (!body) reject(400, "invalid_request", "The request has no body");
   const encoder = new TextEncoder();
@@ -89,8 +119,20 @@ export async function importUsersRoute(c: AppContext, reject: (status: 400 | 415
   const write = (value: unknown) => writer.write(encoder.encode(`${JSON.stringify(value)}\n`));
   const work = (async () => {
     try {
-      const totals = await importUsers(svc, app, entriesOf(body!), (result: ImportResult) => write(result));
-      await write({ summary: totals });
+      const { nextLine, ...totals } = await importUsers(svc, app, entriesOf(body!, fromLine), (result: ImportResult) => write(result), maxQueries);
+      if (nextLine === null) {
+        await write({ summary: totals });
+        return;
+      }
+      // Paused: the rest of the body is read and dropped unparsed (a client that is still sending
+      // sees its upload through), then the last line says where to start again.
+      await drain(body!).catch(() => {});
+      await write({
+        paused: true,
+        nextLine,
+        counts: totals,
+        message: `Paused before D1's per-request query limit (this import may make ${maxQueries} D1 queries per request); the lines reported above are stored: send the same file again with ?fromLine=${nextLine}`,
+      });
     } catch (e) {
       // The status line went out long ago: say it in the stream, stop, and keep what was stored.
       // (If the caller went away, writing fails too; there is nobody left to tell.)

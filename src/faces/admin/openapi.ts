@@ -3,6 +3,7 @@
 // settings with (config/settings.ts). test/web/openapi.test.ts fails when a served route is missing here.
 import * as z from "zod/mini";
 import { APP_ID, MAX_ROTATION_GRACE_SECONDS } from "../../core/apps";
+import { MIN_IMPORT_QUERY_BUDGET } from "../../config/runtime";
 import { settingsObject } from "../../config/settings";
 import { MAX_BODY_BYTES } from "../../http";
 import { content, described, type FaceDoc, jsonSchema, mergeResponses, type Response, type RouteDoc, parameters } from "../../lib/openapi";
@@ -36,6 +37,10 @@ const errors = (statuses: number[]): Record<string, Response> => {
 };
 
 const appParams = z.object({ appId: z.string().check(z.regex(APP_ID)) });
+const importQuery = z.object({
+  fromLine: z.optional(z.int().check(z.minimum(1))),
+  maxQueries: z.optional(z.int().check(z.minimum(MIN_IMPORT_QUERY_BUDGET))),
+});
 const APP_VIEW = { $ref: "#/components/schemas/AppView" };
 
 function routes(): RouteDoc[] {
@@ -166,8 +171,14 @@ function routes(): RouteDoc[] {
       {
         operationId: "adminImportUsers",
         summary: "Import users (NDJSON in, NDJSON out)",
-        description: `One JSON user per line (the schema below is one line; at most ${MAX_IMPORT_LINE_BYTES} bytes each; no whole-body limit). Each line is answered with a line {line, status: created | updated | refused, userId | reason, field?}, then {summary: {created, updated, refused}}. See docs/migrating.md.`,
-        parameters: parameters("path", appParams),
+        description: `One JSON user per line (the schema below is one line; at most ${MAX_IMPORT_LINE_BYTES} bytes each; no whole-body limit). Each line is answered with a line {line, status: created | updated | refused, userId | reason, field?}, then {summary: {created, updated, refused}}. An import that reaches its budget of D1 queries (IMPORT_D1_QUERY_BUDGET, default 900) ends instead with {paused: true, nextLine, counts, message}: send the same file again with ?fromLine=nextLine. See docs/migrating.md.`,
+        parameters: [
+          ...parameters("path", appParams),
+          ...parameters("query", importQuery, {
+            fromLine: "skip the file's lines before this one, unread (resuming a paused import: its nextLine); answer lines keep the file's numbers",
+            maxQueries: "a smaller D1 query budget for this request than the deployment's (IMPORT_D1_QUERY_BUDGET), never a larger one",
+          }),
+        ],
         requestBody: { required: true, content: content(["application/x-ndjson"], jsonSchema(importLine)) },
         responses: {
           200: {
@@ -179,6 +190,12 @@ function routes(): RouteDoc[] {
                   z.object({ line: z.int(), status: z.enum(["created", "updated"]), userId: z.string() }),
                   z.object({ line: z.int(), status: z.literal("refused"), reason: z.string(), field: z.optional(z.string()) }),
                   z.object({ summary: z.object({ created: z.int(), updated: z.int(), refused: z.int() }) }),
+                  z.object({
+                    paused: z.literal(true),
+                    nextLine: described(z.int(), "the first line not imported: send the same file again with ?fromLine= this"),
+                    counts: described(z.object({ created: z.int(), updated: z.int(), refused: z.int() }), "this request's results, as in summary"),
+                    message: z.string(),
+                  }),
                   z.object({ error: z.literal("internal"), message: z.string() }),
                 ]),
                 { io: "output" },

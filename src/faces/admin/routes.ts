@@ -140,8 +140,8 @@ admin.post("/apps/:appId/rotate", async (c) => {
 });
 
 admin.post("/apps/:appId/:action{users:import}", (c) =>
-  importUsersRoute(c, (status, code, message) => {
-    throw new AdminError(status, code, message);
+  importUsersRoute(c, (status, code, message, field) => {
+    throw new AdminError(status, code, message, field);
   }),
 );
 
