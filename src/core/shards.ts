@@ -13,8 +13,12 @@ export const MOVE_RETRY_AFTER_SECONDS = 5;
 /** A shard found behind is asked again after this long, so that migrating it is enough to end the 503s. */
 const BEHIND_RECHECK_MS = 10_000;
 
-/** Schema checks, per binding name, kept for the isolate's life once a database is up to date. */
-const schemaChecks = new Map<string, { missing: Promise<string[]>; at: number }>();
+/**
+ * Schema checks, per binding name, kept for the isolate's life once a database is up to date.
+ * Only answers are kept, never a check under way: a request that awaits another request's I/O
+ * goes on in that request's context in workerd, and its own next I/O fails.
+ */
+const schemaChecks = new Map<string, { missing: string[]; at: number }>();
 
 /** Forgets every schema check (tests that put a shard behind and back). */
 export function forgetSchemaChecks(): void {
@@ -24,18 +28,10 @@ export function forgetSchemaChecks(): void {
 /** The migrations a database lacks, checked at most once per isolate when it has them all. */
 export async function schemaGaps(name: string, d1: D1Database, now = Date.now()): Promise<string[]> {
   const known = schemaChecks.get(name);
-  if (known) {
-    const missing = await known.missing.catch(() => null);
-    if (missing && (missing.length === 0 || now - known.at < BEHIND_RECHECK_MS)) return missing;
-  }
-  const missing = missingMigrations(d1);
+  if (known && (known.missing.length === 0 || now - known.at < BEHIND_RECHECK_MS)) return known.missing;
+  const missing = await missingMigrations(d1);
   schemaChecks.set(name, { missing, at: now });
-  try {
-    return await missing;
-  } catch (e) {
-    schemaChecks.delete(name);
-    throw e;
-  }
+  return missing;
 }
 
 export const behindMessage = (name: string, missing: readonly string[]) =>

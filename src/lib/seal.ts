@@ -6,27 +6,25 @@ import { base64, fromBase64, utf8 } from "./encoding";
 
 const IV_BYTES = 12;
 
-// Deriving a key costs a few hundred microseconds; an isolate keeps each one it has made.
-const keys = new Map<string, Promise<CryptoKey>>();
+// Deriving a key costs a few hundred microseconds; an isolate keeps each one it has made. Only
+// finished keys are shared between requests, never a derivation under way (in workerd a request
+// must not go on from a promise another request's work settles).
+const keys = new Map<string, CryptoKey>();
 
 /** An AES-GCM key for `purpose` derived from `secret` (same inputs, same key). */
-export function sealingKey(secret: string, purpose: string): Promise<CryptoKey> {
+export async function sealingKey(secret: string, purpose: string): Promise<CryptoKey> {
   const id = `${purpose}\n${secret}`;
-  let key = keys.get(id);
-  if (!key) {
-    key = crypto.subtle
-      .importKey("raw", utf8(secret), "HKDF", false, ["deriveKey"])
-      .then((material) =>
-        crypto.subtle.deriveKey(
-          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8(purpose) },
-          material,
-          { name: "AES-GCM", length: 256 },
-          false,
-          ["encrypt", "decrypt"],
-        ),
-      );
-    keys.set(id, key);
-  }
+  const known = keys.get(id);
+  if (known) return known;
+  const material = await crypto.subtle.importKey("raw", utf8(secret), "HKDF", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8(purpose) },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  keys.set(id, key);
   return key;
 }
 

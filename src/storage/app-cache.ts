@@ -4,6 +4,11 @@
 // here within that time plus the replica's lag. A write through AppStore drops this isolate's
 // entry at once. Unknown ids are not remembered: an app created elsewhere is usable as soon as a
 // replica has it, and random ids cannot fill the cache. docs/scaling.md has the trade-off.
+//
+// Only rows already read are shared, never a read in progress: in workerd, a request that awaits
+// a promise another request's I/O settles goes on in that other request's context, and its own
+// next I/O then fails ("Cannot perform I/O on behalf of a different request"). Concurrent misses
+// therefore each read the row themselves.
 import type { App } from "./apps";
 
 /** How long an app row read here is used without asking the database again. */
@@ -11,39 +16,32 @@ export const APP_CACHE_TTL_MS = 10_000;
 /** Entries kept at most; the oldest goes first. Apps served by one isolate are usually a handful. */
 const MAX_ENTRIES = 1_000;
 
-interface Entry {
-  app: Promise<App | null>;
-  at: number;
-}
+const entries = new Map<string, { app: App; at: number }>();
+/** Bumped by every forget: a read that began before one must not be kept after it. */
+let epoch = 0;
 
-const entries = new Map<string, Entry>();
-
-/** The cached app, or `load()`'s answer (shared by concurrent callers), kept when it names an app. */
-export function cachedApp(id: string, load: () => Promise<App | null>, now = Date.now()): Promise<App | null> {
+/** The cached app, or `load()`'s answer, kept when it names an app and nothing was forgotten meanwhile. */
+export async function cachedApp(id: string, load: () => Promise<App | null>, now = Date.now()): Promise<App | null> {
   const entry = entries.get(id);
   if (entry && now - entry.at < APP_CACHE_TTL_MS) return entry.app;
   return remember(id, load(), now);
 }
 
-/** Keeps a read that just happened (the primary's answer, say), replacing what was cached. */
-export function remember(id: string, app: Promise<App | null>, now = Date.now()): Promise<App | null> {
-  entries.delete(id);
-  if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-  const entry: Entry = { app, at: now };
-  entries.set(id, entry);
-  app.then(
-    (found) => {
-      if (!found && entries.get(id) === entry) entries.delete(id);
-    },
-    () => {
-      if (entries.get(id) === entry) entries.delete(id);
-    },
-  );
+/** Keeps a read that is under way (the primary's answer, say) once it has answered, replacing what was cached. */
+export async function remember(id: string, read: Promise<App | null>, now = Date.now()): Promise<App | null> {
+  const began = epoch;
+  const app = await read;
+  if (app && epoch === began) {
+    entries.delete(id);
+    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+    entries.set(id, { app, at: now });
+  }
   return app;
 }
 
-/** Drops one app (after a write to it), or every app (after meeting a move's fence). */
+/** Drops one app (around a write to it), or every app (after meeting a move's fence). */
 export function forgetApp(id?: string): void {
+  epoch++;
   if (id === undefined) entries.clear();
   else entries.delete(id);
 }

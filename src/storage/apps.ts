@@ -61,9 +61,8 @@ export class AppStore {
 
   /** The app as the primary knows it: for the operator, and to settle a routing a replica may have missed. */
   async getPrimary(id: string): Promise<App | null> {
-    const app = this.read(this.primary, id);
+    const app = remember(id, this.read(this.primary, id));
     this.seen.set(id, app);
-    remember(id, app);
     return app;
   }
 

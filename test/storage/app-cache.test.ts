@@ -57,7 +57,7 @@ describe("app cache", () => {
     expect((await register(app, "late-user", "long enough pw")).status).toBe(201);
   });
 
-  it("keeps an entry for its lifetime, then reads again; concurrent misses share one read", async () => {
+  it("keeps an entry for its lifetime, then reads again; concurrent misses each read (no read in progress is shared)", async () => {
     let reads = 0;
     const row = { id: "cachettl01" } as App;
     const load = async () => {
@@ -68,11 +68,23 @@ describe("app cache", () => {
     const [a, b] = await Promise.all([cachedApp(row.id, load, t0), cachedApp(row.id, load, t0)]);
     expect(a).toBe(row);
     expect(b).toBe(row);
-    expect(reads).toBe(1);
-    await cachedApp(row.id, load, t0 + APP_CACHE_TTL_MS - 1);
-    expect(reads).toBe(1);
-    await cachedApp(row.id, load, t0 + APP_CACHE_TTL_MS);
     expect(reads).toBe(2);
+    await cachedApp(row.id, load, t0 + APP_CACHE_TTL_MS - 1);
+    expect(reads).toBe(2);
+    await cachedApp(row.id, load, t0 + APP_CACHE_TTL_MS);
+    expect(reads).toBe(3);
+  });
+
+  it("does not keep a read that began before a write forgot the app", async () => {
+    let answer!: (app: App) => void;
+    const slow = cachedApp("cacherace", () => new Promise<App>((resolve) => (answer = resolve)));
+    forgetApp("cacherace"); // a write to the app, while the read is under way
+    answer({ id: "cacherace", name: "before the write" } as App);
+    expect((await slow)?.name).toBe("before the write");
+    let reads = 0;
+    const fresh = await cachedApp("cacherace", async () => (reads++, { id: "cacherace", name: "after the write" } as App));
+    expect(reads).toBe(1);
+    expect(fresh?.name).toBe("after the write");
   });
 
   it("forgets a failed or empty read", async () => {
