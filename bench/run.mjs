@@ -114,9 +114,11 @@ try {
         }
         // Enumeration protection: a prober compares one unknown address with one known one.
         const reset = (who) => () => fetch(`${url}/api/apps/${guarded.appId}/users/LOGIN_NAME:${who}/password/request-reset`, { method: "POST", headers: kii(guarded) });
-        const known = await load("guarded known", reset("guarded-user"), { concurrency: 1, requests: CHEAP });
-        const unknown = await load("guarded unknown", reset("nobody-here"), { concurrency: 1, requests: CHEAP });
-        enumeration.push(unknown.p50 / known.p50);
+        // Alternately first: whichever runs first after the other phases pays for it (a fixed order read 0.83).
+        const phases = { known: reset("guarded-user"), unknown: reset("nobody-here") };
+        const timed = {};
+        for (const who of rep % 2 ? ["unknown", "known"] : ["known", "unknown"]) timed[who] = await load(`guarded ${who}`, phases[who], { concurrency: 1, requests: CHEAP });
+        enumeration.push(timed.unknown.p50 / timed.known.p50);
       }
     }
     console.log(`repeat ${rep + 1}/${REPEATS} done at ${((Date.now() - started) / 1000).toFixed(0)} s`);
