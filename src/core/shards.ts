@@ -15,8 +15,7 @@ const BEHIND_RECHECK_MS = 10_000;
 
 /**
  * Schema checks, per binding name, kept for the isolate's life once a database is up to date.
- * Only answers are kept, never a check under way: a request that awaits another request's I/O
- * goes on in that request's context in workerd, and its own next I/O fails.
+ * Only answers are kept, never a check under way (storage/app-cache.ts says why).
  */
 const schemaChecks = new Map<string, { missing: string[]; at: number }>();
 

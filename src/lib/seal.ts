@@ -7,8 +7,7 @@ import { base64, fromBase64, utf8 } from "./encoding";
 const IV_BYTES = 12;
 
 // Deriving a key costs a few hundred microseconds; an isolate keeps each one it has made. Only
-// finished keys are shared between requests, never a derivation under way (in workerd a request
-// must not go on from a promise another request's work settles).
+// finished keys are shared between requests, never a derivation under way.
 const keys = new Map<string, CryptoKey>();
 
 /** An AES-GCM key for `purpose` derived from `secret` (same inputs, same key). */

@@ -5,10 +5,9 @@
 // entry at once. Unknown ids are not remembered: an app created elsewhere is usable as soon as a
 // replica has it, and random ids cannot fill the cache. docs/scaling.md has the trade-off.
 //
-// Only rows already read are shared, never a read in progress: in workerd, a request that awaits
-// a promise another request's I/O settles goes on in that other request's context, and its own
-// next I/O then fails ("Cannot perform I/O on behalf of a different request"). Concurrent misses
-// therefore each read the row themselves.
+// Only rows already read are shared, never a read in progress: a promise that another request's
+// I/O settles ties the waiting request to that request, which workerd does not allow for I/O
+// objects and warns about for promises. Concurrent misses therefore each read the row themselves.
 import type { App } from "./apps";
 
 /** How long an app row read here is used without asking the database again. */
