@@ -12,7 +12,8 @@
 // Scale with: BENCH_REPEATS (3), BENCH_CONCURRENCY (1,16,64), BENCH_REQUESTS (40: requests per
 // phase of a cheap route at concurrency 1; 2 per client above), BENCH_HASH_REQUESTS (8: the same
 // for hashing routes; 1 per client above — a burst), BENCH_SCRYPT_SAMPLES (5). BENCH_HASHES=0 and
-// BENCH_SHARDS=0 leave out the imported-hash and the 1-vs-3-shard parts that follow.
+// BENCH_SHARDS=0 leave out the imported-hash and the 1-vs-3-shard parts that follow. BENCH_LOG=<file>
+// keeps everything wrangler dev and workerd print (stack traces of any 500) in that file.
 import { scryptSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +37,7 @@ const warmupOf = (c) => Math.min(c, 8);
 
 const started = Date.now();
 const persistTo = mkdtempSync(join(tmpdir(), "latchkey-bench-"));
-const server = await startDevServer({ port: await freePort(), persistTo: join(persistTo, "latchkey") });
+const server = await startDevServer({ port: await freePort(), persistTo: join(persistTo, "latchkey"), logFile: process.env.BENCH_LOG });
 let probe;
 try {
   probe = await startWrangler({ wrangler, cwd: join(root, "bench", "probe"), config: "wrangler.toml", port: await freePort(), persistTo: join(persistTo, "probe") });
