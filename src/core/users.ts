@@ -15,7 +15,7 @@ import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
 import { appMoving, ensureControlReady, ensureShardReady } from "./shards";
-import { tokenApp } from "../storage/tokens";
+import { type TokenCheck, tokenApp } from "../storage/tokens";
 
 /** A user of the app by id, or null. */
 export const findUserById = (svc: Services, app: App, userId: string): Promise<User | null> => svc.shard(app).users.byId(app.id, userId);
@@ -255,16 +255,19 @@ export async function resolveToken(svc: Services, token: string, inApp?: App, op
   let app = inApp?.id === appId ? inApp : await svc.apps.get(appId);
   if (!app) return null;
   await ensureShardReady(svc, app);
+  let found: TokenCheck;
   if (options.withUser) {
     const { user, verifications, ...check } = await svc.shard(app).resolveWithUser(token, svc.now(), appId);
-    const grant = check.grant;
-    // A moved app is settled the usual way below, without the prefetch.
     if (!movedAway(check.fence)) {
+      const grant = check.grant;
       if (!grant || grant.appId !== app.id) return null;
       return { principal: principalOf(grant), app, ...(grant.userId ? { holder: { user, verifications } } : {}) };
     }
+    // A moved app is settled below without the prefetch: its answer here is the old shard's.
+    found = check;
+  } else {
+    found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
   }
-  let found = await svc.shard(app).tokens.resolve(token, svc.now(), appId);
   if (movedAway(found.fence)) {
     // The routing this request read (perhaps from a replica) is older than a move: ask the primary.
     app = await svc.apps.getPrimary(appId);
