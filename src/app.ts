@@ -1,5 +1,6 @@
 // The Hono app: shared middleware, then the faces.
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/runtime";
 import { checkHealth } from "./core/health";

@@ -1,7 +1,7 @@
 // Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev
 // only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
 /** @jsxImportSource hono/jsx */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod/mini";
 import { createApp, describeApp, findApp } from "../core/apps";
 import { clearOutbox, listOutbox, type OutboxMessage } from "../core/outbox";

@@ -8,7 +8,7 @@
 // like any guess). Same standards as the reset page: `default-src 'none'` with only its hashed
 // inline style and script, works without JavaScript, English and Japanese, every value escaped by
 // hono/jsx.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
