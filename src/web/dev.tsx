@@ -48,7 +48,7 @@ dev.get("/outbox", async (c) => {
   c.header("Content-Security-Policy", PAGE_CSP);
   c.header("Cache-Control", "no-store");
   c.header("Referrer-Policy", "no-referrer");
-  return c.html("<!doctype html>\n" + (<OutboxPage messages={messages} to={to} origin={c.var.svc.config.publicUrl} />).toString());
+  return c.html(outboxHtml(messages, to, c.var.svc.config.publicUrl));
 });
 
 /** Clears the outbox: `curl -X DELETE http://127.0.0.1:8787/dev/outbox`. */
@@ -160,3 +160,7 @@ function OutboxPage({ messages, to, origin }: { messages: OutboxMessage[]; to: s
     </html>
   );
 }
+
+/** The outbox page's HTML (exported for the tests). */
+export const outboxHtml = (messages: OutboxMessage[], to: string | undefined, origin: string): string =>
+  "<!doctype html>\n" + (<OutboxPage messages={messages} to={to} origin={origin} />).toString();

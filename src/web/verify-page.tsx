@@ -63,13 +63,14 @@ const STATUS: Record<VerifyPageState, ContentfulStatusCode> = {
   error: 500,
 };
 
-interface ConfirmForm {
+export interface ConfirmForm {
   action: string;
   /** Links with the code in the fragment ask for it in the form; `missing` when it was not given. */
   askCode?: { missing: boolean };
 }
 
-function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm) {
+/** The page's HTML for one state (exported for the tests). */
+export function renderVerify(locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm): string {
   const s = VERIFY_STRINGS[locale];
   const p = s.pages[state];
   const name = appName ?? (locale === "ja" ? "アプリ" : "the app");
@@ -79,7 +80,7 @@ function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: st
       {STRINGS[locale].errorPrefix} {s.codeMissing}
     </p>
   ) : null;
-  const body = render(
+  return render(
     <Document locale={locale} title={p.title} appName={appName}>
       <h1>{p.title}</h1>
       {p.body(name).map((line) => (
@@ -93,6 +94,11 @@ function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: st
       ) : null}
     </Document>,
   );
+}
+
+function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm) {
+  const missing = !!form?.askCode?.missing;
+  const body = renderVerify(locale, state, appName, form);
   c.header("Content-Security-Policy", contentSecurityPolicy());
   c.header("Cache-Control", "no-store");
   c.header("Referrer-Policy", "no-referrer");
