@@ -1,13 +1,14 @@
 // Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev
 // only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
-/** @jsxImportSource hono/jsx */
 import { Hono } from "hono/tiny";
+import { raw } from "hono/html";
 import * as z from "zod/mini";
 import { createApp, describeApp, findApp } from "../core/apps";
 import { clearOutbox, listOutbox, type OutboxMessage } from "../core/outbox";
 import { type AppEnv, bearerToken } from "../http";
 import { constantTimeEqual } from "../lib/digest";
 import "../lib/zod-locale";
+import { h, type Markup } from "./reset-views";
 
 export const dev = new Hono<AppEnv>();
 
@@ -92,75 +93,36 @@ input{font:inherit;padding:.25rem .5rem;min-width:0;flex:1 1 12rem}button{font:i
 
 const LINK = /https?:\/\/[^\s<>"']+/g;
 
-/** Message text with every http(s) URL as a link; the rest stays text (hono/jsx escapes both). */
-function Linked({ text }: { text: string }) {
-  const parts: (string | { href: string })[] = [];
+/** Message text with every http(s) URL as a link; the rest stays text (hono/html escapes both). */
+function linked(text: string): Markup {
+  const parts: (string | Markup)[] = [];
   let last = 0;
   for (const match of text.matchAll(LINK)) {
     // A sentence's closing punctuation is not part of the link.
     const href = match[0].replace(/[.,;:!?)\]]+$/, "");
-    parts.push(text.slice(last, match.index), { href });
+    parts.push(text.slice(last, match.index), h`<a href="${href}" rel="noreferrer">${href}</a>`);
     last = match.index + href.length;
   }
   parts.push(text.slice(last));
-  return (
-    <pre>
-      {parts.map((p) =>
-        typeof p === "string" ? (
-          p
-        ) : (
-          <a href={p.href} rel="noreferrer">
-            {p.href}
-          </a>
-        ),
-      )}
-    </pre>
-  );
+  return h`<pre>${parts}</pre>`;
 }
 
-/** hono/jsx escapes every value, so message text (which holds user input) cannot become markup. */
-function OutboxPage({ messages, to, origin }: { messages: OutboxMessage[]; to: string | undefined; origin: string }) {
-  return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width,initial-scale=1" />
-        <title>Latchkey dev outbox</title>
-        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
-      </head>
-      <body>
-        <h1>Dev outbox{to ? ` for ${to}` : ""}</h1>
-        <p>
-          {messages.length} {messages.length === 1 ? "message" : "messages"}, newest first. Nothing here was really sent. Clear it with{" "}
-          <code>curl -X DELETE {origin}/dev/outbox</code>.
-        </p>
-        <form method="get" action="/dev/outbox">
-          <input type="hidden" name="format" value="html" />
-          <label for="to">To</label>
-          <input id="to" name="to" type="search" value={to ?? ""} placeholder="address or +phone" />
-          <button type="submit">Filter</button>
-        </form>
-        {messages.length === 0 ? <p>No messages yet.</p> : messages.map((m, i) => (
-          <article>
-            <h2>{m.subject}</h2>
-            <p class="meta">
-              {m.channel} to <strong>{m.to}</strong> · {m.template} · app {m.appId} · {m.createdAt}
-            </p>
-            <Linked text={m.text} />
-            {m.html ? (
-              <details open={i === 0}>
-                <summary>HTML part</summary>
-                {/* sandbox="" : no script, no forms, no navigation, an opaque origin. */}
-                <iframe sandbox="" srcdoc={previewDocument(m.html)} title={`HTML part of ${m.subject}`} referrerpolicy="no-referrer" />
-              </details>
-            ) : null}
-          </article>
-        ))}
-      </body>
-    </html>
-  );
+/** hono/html escapes every value, so message text (which holds user input) cannot become markup. */
+function outboxPage(messages: OutboxMessage[], to: string | undefined, origin: string): Markup {
+  const list = messages.length === 0
+    ? h`<p>No messages yet.</p>`
+    : messages.map(
+        (m, i) =>
+          // sandbox="" : no script, no forms, no navigation, an opaque origin.
+          h`<article><h2>${m.subject}</h2><p class="meta">${m.channel} to <strong>${m.to}</strong> · ${m.template} · app ${m.appId} · ${m.createdAt}</p>${linked(m.text)}${
+            m.html
+              ? h`<details${i === 0 ? raw(' open=""') : ""}><summary>HTML part</summary><iframe sandbox="" srcdoc="${previewDocument(m.html)}" title="${`HTML part of ${m.subject}`}" referrerpolicy="no-referrer"></iframe></details>`
+              : null
+          }</article>`,
+      );
+  return h`<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width,initial-scale=1"/><title>Latchkey dev outbox</title><style>${raw(STYLE)}</style></head><body><h1>Dev outbox${to ? ` for ${to}` : ""}</h1><p>${messages.length} ${messages.length === 1 ? "message" : "messages"}, newest first. Nothing here was really sent. Clear it with <code>curl -X DELETE ${origin}/dev/outbox</code>.</p><form method="get" action="/dev/outbox"><input type="hidden" name="format" value="html"/><label for="to">To</label><input id="to" name="to" type="search" value="${to ?? ""}" placeholder="address or +phone"/><button type="submit">Filter</button></form>${list}</body></html>`;
 }
 
 /** The outbox page's HTML (exported for the tests). */
 export const outboxHtml = (messages: OutboxMessage[], to: string | undefined, origin: string): string =>
-  "<!doctype html>\n" + (<OutboxPage messages={messages} to={to} origin={origin} />).toString();
+  "<!doctype html>\n" + outboxPage(messages, to, origin).toString();
