@@ -1,5 +1,7 @@
-// Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev
-// only when ENVIRONMENT=development; everywhere else /dev/* is a 404.
+// Local-development pages: the outbox (what would have been emailed or texted). Mounted at /dev;
+// they answer only when ENVIRONMENT=development, and everywhere else /dev/* is a 404. The
+// production build leaves them out altogether (src/app.ts, LATCHKEY_DEV_PAGES): nothing here runs
+// at module level, so the bundler drops the whole module when devPages() is never called.
 import { Hono } from "hono/tiny";
 import { raw } from "hono/html";
 import * as z from "zod/mini";
@@ -10,53 +12,59 @@ import { constantTimeEqual } from "../lib/digest";
 import "../lib/zod-locale";
 import { h, type Markup } from "./reset-views";
 
-export const dev = new Hono<AppEnv>();
-
-dev.use(async (c, next) => {
-  if (!c.var.svc.config.development) return c.json({ error: "not_found", message: "No such resource" }, 404);
-  await next();
-});
-
 const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
-const seedSchema = z.strictObject({
-  appId: z.string().check(z.regex(/^[a-z0-9]{8,64}$/)),
-  appKey: text(8, 100),
-  clientId: text(8, 100),
-  clientSecret: text(8, 100),
-  name: text(1, 100),
-});
+const seedSchema = () =>
+  z.strictObject({
+    appId: z.string().check(z.regex(/^[a-z0-9]{8,64}$/)),
+    appKey: text(8, 100),
+    clientId: text(8, 100),
+    clientSecret: text(8, 100),
+    name: text(1, 100),
+  });
 
-/** Creates the demo app with fixed credentials (npm start), once; development only. */
-dev.post("/seed", async (c) => {
-  const svc = c.var.svc;
-  const given = bearerToken(c.req.header("Authorization"));
-  if (!given || !svc.config.adminToken || !constantTimeEqual(given, svc.config.adminToken)) return c.json({ error: "unauthorized" }, 401);
-  const parsed = seedSchema.safeParse(await c.req.json().catch(() => null));
-  if (!parsed.success) return c.json({ error: "invalid_request", message: parsed.error.message }, 400);
-  const { appId, name, ...credentials } = parsed.data;
-  const existing = await findApp(svc, appId);
-  if (existing) return c.json(describeApp(existing));
-  const { app } = await createApp(svc, { appId, name }, credentials);
-  return c.json(describeApp(app), 201);
-});
+/** The /dev routes (src/app.ts mounts them outside production builds). */
+export function devPages(): Hono<AppEnv> {
+  const dev = new Hono<AppEnv>();
+  const schema = seedSchema();
 
-dev.get("/outbox", async (c) => {
-  const to = c.req.query("to") || undefined;
-  const messages = await listOutbox(c.var.svc, to);
-  const wantsHtml = c.req.query("format") === "html" || (c.req.header("Accept") ?? "").includes("text/html");
-  if (!wantsHtml) return c.json({ messages });
-  // The page runs no script and loads nothing; previews live in sandboxed frames (below).
-  c.header("Content-Security-Policy", PAGE_CSP);
-  c.header("Cache-Control", "no-store");
-  c.header("Referrer-Policy", "no-referrer");
-  return c.html(outboxHtml(messages, to, c.var.svc.config.publicUrl));
-});
+  dev.use(async (c, next) => {
+    if (!c.var.svc.config.development) return c.json({ error: "not_found", message: "No such resource" }, 404);
+    await next();
+  });
 
-/** Clears the outbox: `curl -X DELETE http://127.0.0.1:8787/dev/outbox`. */
-dev.delete("/outbox", async (c) => {
-  await clearOutbox(c.var.svc);
-  return c.body(null, 204);
-});
+  /** Creates the demo app with fixed credentials (npm start), once; development only. */
+  dev.post("/seed", async (c) => {
+    const svc = c.var.svc;
+    const given = bearerToken(c.req.header("Authorization"));
+    if (!given || !svc.config.adminToken || !constantTimeEqual(given, svc.config.adminToken)) return c.json({ error: "unauthorized" }, 401);
+    const parsed = schema.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success) return c.json({ error: "invalid_request", message: parsed.error.message }, 400);
+    const { appId, name, ...credentials } = parsed.data;
+    const existing = await findApp(svc, appId);
+    if (existing) return c.json(describeApp(existing));
+    const { app } = await createApp(svc, { appId, name }, credentials);
+    return c.json(describeApp(app), 201);
+  });
+
+  dev.get("/outbox", async (c) => {
+    const to = c.req.query("to") || undefined;
+    const messages = await listOutbox(c.var.svc, to);
+    const wantsHtml = c.req.query("format") === "html" || (c.req.header("Accept") ?? "").includes("text/html");
+    if (!wantsHtml) return c.json({ messages });
+    // The page runs no script and loads nothing; previews live in sandboxed frames (below).
+    c.header("Content-Security-Policy", PAGE_CSP);
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.html(outboxHtml(messages, to, c.var.svc.config.publicUrl));
+  });
+
+  /** Clears the outbox: `curl -X DELETE http://127.0.0.1:8787/dev/outbox`. */
+  dev.delete("/outbox", async (c) => {
+    await clearOutbox(c.var.svc);
+    return c.body(null, 204);
+  });
+  return dev;
+}
 
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
