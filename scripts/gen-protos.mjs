@@ -11,6 +11,10 @@
 // source info. The OpenAPI document, written at build time (scripts/gen-openapi.mjs), reads the
 // field annotations it shows (openapiv2_field, validate.rules) from @zitadel/proto itself.
 //
+// Each trimmed file is embedded as its FileDescriptorProto in protobuf's JSON form (enum values as
+// numbers) and loaded with fromJson + createFileRegistry: in the gzipped Worker that is about half
+// the size of the base64 binary protoc-gen-es embeds (docs/benchmarks.md, issue 14's third pass).
+//
 // The generated module is typed with @zitadel/proto's own types (`import type`, erased at build
 // time), so the faces keep the exact message shapes. test/zitadel/protos.test.ts fails when the
 // file is out of date with the installed @zitadel/proto, or when a kept message differs from
