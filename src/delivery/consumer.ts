@@ -108,6 +108,9 @@ const isDecoy = (body: unknown) => typeof body === "object" && body !== null && 
 type AppLookup = Pick<AppStore, "get">;
 type UserLookup = { exists(appId: string, userId: string): Promise<boolean> };
 
+/** D1 binds at most 100 parameters; one is the app's id. */
+const IDS_PER_QUERY = 99;
+
 function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   const m = body as Partial<DeliveryMessage> | null;
   return (
@@ -151,18 +154,47 @@ export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Prom
       return app;
     },
   };
-  // A user is looked for in the shard its app's row names, as the primary knows it: a replica
-  // that trails a move would send the look-up to a shard the user has left, and drop the message.
+  const bodies = await Promise.all(batch.messages.map((message) => openFromQueue(queueKey, message.body)));
+  const users = usersStillThere(env, store, bodies);
+  await Promise.all(batch.messages.map((message, i) => deliverMessage(message, bodies[i], ctx, apps, users)));
+}
+
+/**
+ * Whether the users a batch's messages are for still exist, asked once per app for the whole
+ * batch (one query per 99 users) rather than once per message. A user is looked for in the
+ * shard its app's row names, as the primary knows it: a replica that trails a move would send
+ * the look-up to a shard the user has left, and drop the message. A look-up that fails counts
+ * the user as there: a message wrongly sent beats a reset message lost.
+ */
+function usersStillThere(env: Env, store: AppStore, bodies: readonly unknown[]): UserLookup {
+  const named = new Map<string, Set<string>>();
+  for (const body of bodies) {
+    if (!isDeliveryMessage(body) || body.userId === undefined) continue;
+    let ids = named.get(body.appId);
+    if (!ids) named.set(body.appId, (ids = new Set()));
+    ids.add(body.userId);
+  }
   const shards = shardBindings(env);
-  const users: UserLookup = {
-    exists: async (appId, userId) => {
+  const present = new Map<string, Promise<Set<string> | null>>();
+  for (const [appId, ids] of named) {
+    const lookUp = async () => {
       const app = await store.getPrimary(appId);
       const shard = app ? shards[app.shard] : undefined;
-      if (!shard) return false;
-      return (await new UserStore(openDatabase(shard.d1)).byId(appId, userId)) !== null;
+      if (!shard) return new Set<string>();
+      const found = new Set<string>();
+      const list = [...ids];
+      const userStore = new UserStore(openDatabase(shard.d1));
+      for (let i = 0; i < list.length; i += IDS_PER_QUERY) for (const id of await userStore.existing(appId, list.slice(i, i + IDS_PER_QUERY))) found.add(id);
+      return found;
+    };
+    present.set(appId, lookUp().catch(() => null));
+  }
+  return {
+    exists: async (appId, userId) => {
+      const found = await present.get(appId);
+      return !found || found.has(userId);
     },
   };
-  await Promise.all(batch.messages.map((message) => deliverMessage(message, ctx, apps, users, queueKey)));
 }
 
 async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup): Promise<ProviderSettings> {
@@ -174,8 +206,7 @@ async function providerFor(m: DeliveryMessage, ctx: SendContext, apps: AppLookup
   throw permanent(m.channel === "email" ? "no_provider:set settings.delivery.email or DELIVERY_EMAIL" : "no_provider:set settings.delivery.sms or DELIVERY_SMS");
 }
 
-async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps: AppLookup, users: UserLookup, queueKey: string): Promise<void> {
-  const body = await openFromQueue(queueKey, message.body);
+async function deliverMessage(message: Message<unknown>, body: unknown, ctx: SendContext, apps: AppLookup, users: UserLookup): Promise<void> {
   if (body === null) {
     // Altered, or sealed with a QUEUE_KEY that has since changed: no retry can read it.
     console.error(JSON.stringify({ level: "error", event: "delivery", id: message.id, attempt: message.attempts, outcome: "dropped", reason: "unreadable_message" }));
@@ -195,7 +226,7 @@ async function deliverMessage(message: Message<unknown>, ctx: SendContext, apps:
     return;
   }
   const base = { id: body.id, appId: body.appId, channel: body.channel, attempt: message.attempts };
-  if (body.userId !== undefined && !(await users.exists(body.appId, body.userId).catch(() => true))) {
+  if (body.userId !== undefined && !(await users.exists(body.appId, body.userId))) {
     // Deleted while the message waited (issue 10): its code or notice is for nobody now.
     message.ack();
     logOutcome({ ...base, provider: "none", outcome: "dropped", reason: "user_deleted" });

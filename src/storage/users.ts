@@ -30,6 +30,13 @@ export class UserStore {
     return this.db.rows(sql`SELECT ${users.all} FROM users WHERE app_id = ${appId} AND id = ${id}`, users.row);
   }
 
+  /** Which of these ids (at most 99: D1 binds 100 parameters) are the app's users. */
+  async existing(appId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.rows<{ id: string }>(sql`SELECT id FROM users WHERE app_id = ${appId} AND id IN ${inList(ids)}`);
+    return new Set(rows.map((r) => r.id));
+  }
+
   byLoginName(appId: string, name: string): Promise<User | null> {
     return this.one(sql`app_id = ${appId} AND login_name_key = ${loginNameKey(name)}`);
   }

@@ -124,6 +124,27 @@ describe("dead letters", () => {
     expect(lines.map((l) => [l.outcome, l.reason ?? null])).toEqual(expect.arrayContaining([["dropped", "user_deleted"], ["delivered", null]]));
   });
 
+  it("checks a whole batch's users at once, per app, past one query's 99 ids, and drops only the deleted ones", async () => {
+    const [{ app: first }, { app: second }] = await Promise.all([webhookApp(), webhookApp()]);
+    const [a, b] = await Promise.all([
+      registerKiiUser(first, { loginName: "batch-a", password: "long enough pw" }),
+      registerKiiUser(second, { loginName: "batch-b", password: "long enough pw" }),
+    ]);
+    const { calls } = interceptFetch(() => new Response(null, { status: 204 }));
+    // 120 messages for users who never existed (more ids than one query binds), one for a live user
+    // of each app, and one for the first app's user sent as if from the second app (ids are per app).
+    const gone = Array.from({ length: 120 }, (_, i) => deliveryMessage({ appId: i % 2 ? first.appId : second.appId, userId: `gone-${i}` }));
+    const kept = [deliveryMessage({ appId: first.appId, userId: a.userID }), deliveryMessage({ appId: second.appId, userId: b.userID })];
+    const elsewhere = deliveryMessage({ appId: second.appId, userId: a.userID });
+    const { result: run, lines: logged } = await captureConsole(() => runBatch([...gone.slice(0, 60), kept[0], elsewhere, ...gone.slice(60), kept[1]]));
+    expect(run.acked).toHaveLength(123);
+    expect(run.retried).toEqual([]);
+    const delivered = await Promise.all(calls.map(async ({ request }) => (JSON.parse(await request.text()) as { id: string }).id));
+    expect(delivered.sort()).toEqual(kept.map((m) => m.id).sort());
+    const lines = parse(logged).filter((l) => l.event === "delivery");
+    expect(lines.filter((l) => l.reason === "user_deleted")).toHaveLength(121);
+  });
+
   it("dead-letters a message whose app no longer exists", async () => {
     const deadLetters = fakeDeadLetters();
     const run = await runBatch([deliveryMessage({ appId: "deletedapp" })], { env: { DEAD_LETTERS: deadLetters.queue } });
