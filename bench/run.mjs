@@ -95,6 +95,13 @@ try {
         const r = await load(name, (i, warm) => route.send(i, warm, state), { concurrency: c, requests: count, warmup: warmupOf(c) });
         record(name, c, { ...r, p50Ratio: r.p50 / bare.p50, p99Ratio: r.p99 / bare.p99, rpsRatio: r.rps / bare.rps });
       }
+      if (c === 1 || c === 16) {
+        // The I/O request-reset is made of, alone on the probe Worker (bench/probe, /reset-io):
+        // how close the route's p50 and throughput can come on this workerd at all.
+        const probeBare = await load("probe bare", () => fetch(`${probe.url}/`), { concurrency: c, requests: cheapRequests(c) });
+        const io = await load("probe reset I/O", (i) => fetch(`${probe.url}/reset-io?i=${i % resetPool}`, { method: "POST" }), { concurrency: c, requests: cheapRequests(c), warmup: warmupOf(c) });
+        record("probe reset I/O", c, { ...io, p50Ratio: io.p50 / probeBare.p50, extraMs: io.p50 - probeBare.p50 });
+      }
       if (c === 1) {
         // Raw scrypt at the same parameters, in this process and in the probe Worker.
         const times = [];
@@ -126,6 +133,8 @@ try {
   }
 
   const pick = (route, c, key) => (results[route]?.[c] ?? []).map((r) => r[key]);
+  // Per repeat: one route's figure ÷ another's, both measured in that repeat.
+  const ratioOf = (a, b, c, key) => pick(a, c, key).map((v, i) => v / pick(b, c, key)[i]);
   console.log(`\nLatchkey on wrangler dev (workerd), loopback; ${REPEATS} interleaved repeats; min / median / max over repeats`);
   console.log(`requests per phase: cheap routes ${CONCURRENCY.map((c) => `c${c}=${cheapRequests(c)}`).join(" ")}, hashing routes ${CONCURRENCY.map((c) => `c${c}=${hashRequests(c)}`).join(" ")}\n`);
   const rows = [];
@@ -170,6 +179,7 @@ try {
   issueRows.push(
     ["sign-in time beyond a bare route ÷ one raw native scrypt (in workerd)", spread(beyondWorkerd), "≤ 1.03"],
     ["request-reset p50 ÷ bare route p50, sequential", spread(pick("request-reset", 1, "p50Ratio")), "≤ 1.8"],
+    ["  its I/O alone (probe /reset-io) p50 ÷ the probe's bare p50: the floor", spread(pick("probe reset I/O", 1, "p50Ratio")), ""],
     ["get user p50 ÷ bare route p50, sequential", spread(pick("get user", 1, "p50Ratio")), "≤ 1.4"],
     ["Worker bundle, gzip (wrangler deploy --dry-run)", bundleFigure, "≤ 150 KiB"],
   );
@@ -181,6 +191,9 @@ try {
         ["  the same ÷ one raw scrypt in Node (OpenSSL)", spread(beyondNode), ""],
         ["complete-reset time beyond a bare route ÷ one raw scrypt (in workerd)", spread(completeBeyond), ""],
         ["request-reset p50 ÷ bare route p50, sequential", spread(pick("request-reset", 1, "p50Ratio")), "≤ 1.8"],
+        ["  its I/O alone (probe /reset-io) p50 ÷ the probe's bare p50: the floor", spread(pick("probe reset I/O", 1, "p50Ratio")), ""],
+        ["  request-reset time beyond bare ÷ its I/O's alone (probe), sequential", spread(pick("request-reset", 1, "p50").map((p, i) => (p - bareP50[i]) / pick("probe reset I/O", 1, "extraMs")[i])), ""],
+        ["  request-reset req/s at 16 concurrent ÷ its I/O alone (probe)", spread(ratioOf("request-reset", "probe reset I/O", 16, "rps")), ""],
         ["get user p50 ÷ bare route p50, sequential", spread(pick("get user", 1, "p50Ratio")), "≤ 1.4"],
         ...CONCURRENCY.filter((c) => c > 1).flatMap((c) => [
           [`request-reset p50 ÷ bare p50 at ${c} concurrent`, spread(pick("request-reset", c, "p50Ratio")), ""],

@@ -11,6 +11,10 @@
 // source info. The OpenAPI document, written at build time (scripts/gen-openapi.mjs), reads the
 // field annotations it shows (openapiv2_field, validate.rules) from @zitadel/proto itself.
 //
+// Each trimmed file is embedded as its FileDescriptorProto in protobuf's JSON form (enum values as
+// numbers) and loaded with fromJson + createFileRegistry: in the gzipped Worker that is about half
+// the size of the base64 binary protoc-gen-es embeds (docs/benchmarks.md, issue 14's third pass).
+//
 // The generated module is typed with @zitadel/proto's own types (`import type`, erased at build
 // time), so the faces keep the exact message shapes. test/zitadel/protos.test.ts fails when the
 // file is out of date with the installed @zitadel/proto, or when a kept message differs from
@@ -20,8 +24,7 @@
 //   node scripts/gen-protos.mjs --check   exit 1 when the file is out of date
 //
 // The pure part (generateProtos) also runs inside workerd for the test: no node: imports here.
-import { clone, create, isFieldSet } from "@bufbuild/protobuf";
-import { embedFileDesc } from "@bufbuild/protobuf/codegenv1";
+import { clone, create, isFieldSet, toJson } from "@bufbuild/protobuf";
 import {
   EnumOptionsSchema,
   FieldOptionsSchema,
@@ -121,11 +124,21 @@ export async function generateProtos(loadModule = (path) => import(path)) {
   emit("// those reach; of their options only what the wire reads is kept.");
   emit("// Types are @zitadel/proto's own (type-only imports); no @zitadel/proto code is bundled.");
   emit("/* eslint-disable */");
-  emit(`import type { DescMessage, DescMethod } from "@bufbuild/protobuf";`);
-  emit(`import { enumDesc, fileDesc, type GenFile, type GenService, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv1";`);
+  emit(`import { createFileRegistry, type DescMessage, type DescMethod, fromJson, type JsonValue } from "@bufbuild/protobuf";`);
+  emit(`import { enumDesc, type GenFile, type GenService, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv1";`);
   const wktImports = [...new Set(ordered.flatMap((name) => depsOf.get(name)).filter((d) => WKT.test(d)))].map(fileConst).sort();
-  if (wktImports.length) emit(`import { ${wktImports.join(", ")} } from "@bufbuild/protobuf/wkt";`);
+  emit(`import { ${[...wktImports, "FileDescriptorProtoSchema"].join(", ")} } from "@bufbuild/protobuf/wkt";`);
   for (const name of ordered) emit(`import type * as ${nsAlias(name)} from "${modulePath(name)}";`);
+  emit();
+  emit("/**");
+  emit(" * A file's descriptor from its FileDescriptorProto in the protobuf JSON form, which gzip packs");
+  emit(" * about twice as tightly as the base64 binary protoc-gen-es embeds (the Worker's upload is gzip).");
+  emit(" */");
+  emit("function fileJson(json: JsonValue, deps: GenFile[]): GenFile {");
+  emit("  const proto = fromJson(FileDescriptorProtoSchema, json);");
+  emit("  proto.dependency = deps.map((f) => f.proto.name);");
+  emit("  return createFileRegistry(proto, (name) => deps.find((f) => f.proto.name === name)).getFile(proto.name)!;");
+  emit("}");
   emit();
   emit("/** A served subset of a generated service: the methods named, typed as upstream. */");
   emit("type Served<S extends { method: object }, K extends keyof S[\"method\"]> = GenService<{");
@@ -153,7 +166,7 @@ export async function generateProtos(loadModule = (path) => import(path)) {
     claim(constName);
     emit();
     emit(`// ${name} (package ${file.proto.package})`);
-    emit(`export const ${constName}: GenFile = /*@__PURE__*/ fileDesc("${embedFileDesc(trimmed).base64()}", [${depsOf.get(name).map(fileConst).join(", ")}]);`);
+    emit(`export const ${constName}: GenFile = /*@__PURE__*/ fileJson(${JSON.stringify(toJson(FileDescriptorProtoSchema, trimmed, { enumAsInteger: true }))}, [${depsOf.get(name).map(fileConst).join(", ")}]);`);
     const typeNames = [];
     for (const { desc, path } of walkKept(trimmed, reached)) {
       const schema = exportName(desc);

@@ -1,5 +1,6 @@
 // The Hono app: shared middleware, then the faces.
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/runtime";
 import { checkHealth } from "./core/health";
@@ -10,11 +11,14 @@ import { kii } from "./faces/kii/routes";
 import { zitadelRest, zitadelRpc } from "./faces/zitadel";
 import type { AppEnv } from "./http";
 import { cors } from "./middleware/cors";
-import { dev } from "./web/dev";
+import { devPages } from "./web/dev";
 import { resetPage } from "./web/reset-page";
 import { verifyPage } from "./web/verify-page";
 import { logError } from "./lib/log";
 import { canonicalAddress } from "./lib/ip";
+
+/** Set by wrangler's `define` (wrangler.toml); undefined where nothing defines it (the tests). */
+declare const LATCHKEY_DEV_PAGES: boolean | undefined;
 
 export const app = new Hono<AppEnv>();
 
@@ -70,7 +74,10 @@ app.route("/zitadel.session.v2.SessionService", zitadelRpc);
 app.route("/reset", resetPage);
 app.route("/verify", verifyPage);
 app.route("/admin", admin);
-app.route("/dev", dev);
+// The dev pages answer only when ENVIRONMENT=development. The production build defines
+// LATCHKEY_DEV_PAGES as false (wrangler.toml [env.production.define]), which leaves them out of
+// the bundle; elsewhere (wrangler dev, the tests) it is true or not defined at all.
+if (typeof LATCHKEY_DEV_PAGES === "undefined" || LATCHKEY_DEV_PAGES) app.route("/dev", devPages());
 
 app.notFound((c) => c.json({ error: "not_found", message: "No such resource" }, 404));
 app.onError((err, c) => {

@@ -82,6 +82,27 @@ export default {
         return ok();
       case "/durable-object":
         return ok(await env.COUNTER.get(env.COUNTER.idFromName("one")).hit(Date.now()));
+      // What Latchkey's request-reset must do, in its order, with none of Latchkey's code: read
+      // the user; count the per-IP and per-address limits (two objects at once); then store the
+      // code's hash (KV), write the reset row and the user's sequence (one D1 batch) and queue
+      // the message, side by side. The floor this workerd sets under that route.
+      case "/reset-io": {
+        await ready(env.DB);
+        const who = new URL(request.url).searchParams.get("i") ?? "0";
+        await env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first();
+        const hit = (name) => env.COUNTER.get(env.COUNTER.idFromName(name)).hit(Date.now());
+        await Promise.all([hit("reset-ip"), hit(`reset-addr-${who}`)]);
+        const now = String(Date.now());
+        await Promise.all([
+          env.KV.put(`reset:${who}:${crypto.randomUUID()}`, JSON.stringify({ hash: "x".repeat(43), kind: "email_link", expiresAt: Date.now() }), { expirationTtl: 3600 }),
+          env.DB.batch([
+            env.DB.prepare("INSERT INTO rows (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body").bind(`reset-${who}`, now),
+            env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(now),
+          ]),
+          env.QUEUE.send({ sealed: "x".repeat(600) }),
+        ]);
+        return ok();
+      }
       case "/queue-send":
         await env.QUEUE.send({ at: Date.now() });
         return ok();

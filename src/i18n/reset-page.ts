@@ -1,4 +1,4 @@
-// The hosted reset page's words, in English and Japanese. web/reset-views.tsx lays them out.
+// The hosted reset page's words, in English and Japanese. web/reset-views.ts lays them out.
 import type { Locale } from "./locale";
 
 /** Which rule of the password policy a problem names (the same values as core's PolicyViolation). */

@@ -1,4 +1,4 @@
-// The hosted address-verification page's words, in English and Japanese (web/verify-page.tsx).
+// The hosted address-verification page's words, in English and Japanese (web/verify-page.ts).
 import type { Locale } from "./locale";
 
 export type VerifyPageState = "confirm" | "verified" | "already" | "expired" | "invalid" | "disabled" | "taken" | "error";

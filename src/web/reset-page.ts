@@ -9,7 +9,7 @@
 //
 // No CSRF token: the code is the secret that authorises the change, so a cross-site form cannot
 // post here without already holding it.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";

@@ -1,6 +1,6 @@
 // bcrypt ($2a$, $2b$, $2y$): ZITADEL's, Auth0's and Supabase's default, and Rails' has_secure_password.
 // bcryptjs is pure JavaScript (no native addon, no WASM), so it runs in workerd as is.
-import bcrypt from "bcryptjs";
+import { compare } from "bcryptjs";
 import { bounded, type ForeignHash, HashRefused } from "./refusal";
 
 /** Cost 14 is 2^14 Blowfish expansions, about 8 native hashes; 4 is bcrypt's own minimum. */
@@ -14,5 +14,5 @@ export function parseBcrypt(text: string): ForeignHash {
   // $2y$ (PHP) and $2b$ (OpenBSD) are the same algorithm under two names; bcryptjs knows both
   // as $2b$. $2a$ differs only for passwords over 255 bytes, which bcrypt truncates at 72 anyway.
   const hash = match[1] === "y" ? `$2b$${text.slice(4)}` : text;
-  return { format: "bcrypt", verify: (password) => bcrypt.compare(password, hash) };
+  return { format: "bcrypt", verify: (password) => compare(password, hash) };
 }

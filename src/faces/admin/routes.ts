@@ -1,6 +1,6 @@
 // The operator API (/admin/apps), behind the ADMIN_TOKEN secret. Errors are plain JSON:
 // {"error": code, "message": text, "field"?: path}.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod/mini";
 import { describeZodError, isZodError } from "../../config/settings";

@@ -1,6 +1,6 @@
 // The Kii Cloud REST dialect, mounted at /api. It parses Kii's wire format, calls the core and
 // renders results and errors the way kii-cloud-sdk expects them. No business rule lives here.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod/mini";
 import { describeZodError } from "../../config/settings";

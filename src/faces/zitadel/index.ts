@@ -7,7 +7,7 @@ import { universalServerResponseToFetch } from "@connectrpc/connect/protocol";
 import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
 import { SessionService, UserService } from "./protos.gen";
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { type AppContext, type AppEnv, MAX_BODY_BYTES } from "../../http";
 import { internal, invalidArgument, toConnectError, unimplemented, ZitadelError } from "./errors";
 import {

@@ -5,7 +5,7 @@
 // (@zitadel/proto's, trimmed: ./protos.gen.ts) with the path's fields on top, as grpc-gateway does.
 import { type DescMessage, type DescMethodUnary, fromJson, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { SessionService, UserService } from "./protos.gen";
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import { type AppContext, type AppEnv, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import type { HttpMethod } from "../../lib/openapi";

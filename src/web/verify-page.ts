@@ -1,4 +1,3 @@
-/** @jsxImportSource hono/jsx */
 // The hosted "confirm your address" page, reached from verification emails:
 // {origin}/verify/{appId}/{userId}#{code} (core/links.ts: the code rides in the fragment, which no
 // request line carries; the page's script, or the person from the message, puts it into the form).
@@ -7,8 +6,8 @@
 // confirms nothing and uses no attempt; the POST it sends verifies (core verifyAddress, counted
 // like any guess). Same standards as the reset page: `default-src 'none'` with only its hashed
 // inline style and script, works without JavaScript, English and Japanese, every value escaped by
-// hono/jsx.
-import { Hono } from "hono";
+// hono/html (web/reset-views.ts).
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type App, findApp } from "../core/apps";
@@ -23,7 +22,7 @@ import { STRINGS } from "../i18n/reset-page";
 import { VERIFY_STRINGS, type VerifyPageState } from "../i18n/verify-page";
 import { logError } from "../lib/log";
 import { localeFromAcceptLanguage } from "./reset-page";
-import { CodeField, contentSecurityPolicy, Document, render } from "./reset-views";
+import { CodeField, contentSecurityPolicy, Document, h, render } from "./reset-views";
 
 export const verifyPage = new Hono<AppEnv>();
 
@@ -63,36 +62,28 @@ const STATUS: Record<VerifyPageState, ContentfulStatusCode> = {
   error: 500,
 };
 
-interface ConfirmForm {
+export interface ConfirmForm {
   action: string;
   /** Links with the code in the fragment ask for it in the form; `missing` when it was not given. */
   askCode?: { missing: boolean };
 }
 
-function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm) {
+/** The page's HTML for one state (exported for the tests). */
+export function renderVerify(locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm): string {
   const s = VERIFY_STRINGS[locale];
   const p = s.pages[state];
   const name = appName ?? (locale === "ja" ? "アプリ" : "the app");
   const missing = !!form?.askCode?.missing;
-  const error = missing ? (
-    <p class="error" id="code-error">
-      {STRINGS[locale].errorPrefix} {s.codeMissing}
-    </p>
-  ) : null;
-  const body = render(
-    <Document locale={locale} title={p.title} appName={appName}>
-      <h1>{p.title}</h1>
-      {p.body(name).map((line) => (
-        <p>{line}</p>
-      ))}
-      {form ? (
-        <form method="post" action={form.action}>
-          {form.askCode ? <CodeField label={s.codeLabel} hint={s.codeHint} value="" known={false} error={error} /> : null}
-          <button type="submit">{s.button}</button>
-        </form>
-      ) : null}
-    </Document>,
-  );
+  const error = missing ? h`<p class="error" id="code-error">${STRINGS[locale].errorPrefix} ${s.codeMissing}</p>` : null;
+  const formPart = form
+    ? h`<form method="post" action="${form.action}">${form.askCode ? CodeField({ label: s.codeLabel, hint: s.codeHint, value: "", known: false, error }) : null}<button type="submit">${s.button}</button></form>`
+    : null;
+  return render(Document({ locale, title: p.title, appName, children: h`<h1>${p.title}</h1>${p.body(name).map((line) => h`<p>${line}</p>`)}${formPart}` }));
+}
+
+function page(c: AppContext, locale: Locale, state: VerifyPageState, appName: string | null, form?: ConfirmForm) {
+  const missing = !!form?.askCode?.missing;
+  const body = renderVerify(locale, state, appName, form);
   c.header("Content-Security-Policy", contentSecurityPolicy());
   c.header("Cache-Control", "no-store");
   c.header("Referrer-Policy", "no-referrer");

@@ -1,10 +1,10 @@
-/** @jsxImportSource hono/jsx */
 // The hosted pages' HTML: one self-contained document per state, no external assets, under a
 // `default-src 'none'` policy that allows only the inline style and the one inline script below,
 // by hash. Everything works without the script: it only moves a code from the link's fragment into
-// the form (core/links.ts). hono/jsx escapes every value by construction; the words come from
-// i18n/reset-page.ts.
-import type { Child } from "hono/jsx";
+// the form (core/links.ts). hono/html's `html` escapes every value it is given (only other `html`
+// results and the constant style and script go in unescaped); the words come from i18n/reset-page.ts.
+import { html, raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
 import type { PolicyViolation } from "../core/errors";
 import type { Locale } from "../i18n/locale";
 import { type FormProblem as PageProblem, type PageState, STRINGS } from "../i18n/reset-page";
@@ -55,26 +55,23 @@ export function contentSecurityPolicy(formTargets: string[] = []): string {
   return `default-src 'none'; style-src ${STYLE_HASH}; script-src ${SCRIPT_HASH}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
-export function Document(props: { locale: Locale; title: string; appName: string | null; children: Child }) {
+/** A piece of markup: `html`'s result, built from constant and escaped parts only. */
+export type Markup = HtmlEscapedString;
+
+/** hono/html's `html`, typed as the string it is here (no part of these pages is asynchronous). */
+export const h = (strings: TemplateStringsArray, ...values: unknown[]): Markup => html(strings, ...values) as Markup;
+
+/** ` name="value"` when the value is given (escaped), nothing otherwise. */
+const attr = (name: string, value: string | undefined): Markup | "" => (value === undefined ? "" : h`${raw(` ${name}="`)}${value}${raw('"')}`);
+/** A boolean attribute, spelt `name=""` when on. */
+const flag = (name: string, on: boolean): Markup | "" => (on ? raw(` ${name}=""`) : "");
+
+export function Document(props: { locale: Locale; title: string; appName: string | null; children: Markup }): Markup {
   const fullTitle = props.appName ? `${props.title} – ${props.appName}` : props.title;
-  return (
-    <html lang={props.locale}>
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width,initial-scale=1" />
-        <meta name="robots" content="noindex,nofollow" />
-        <title>{fullTitle}</title>
-        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
-      </head>
-      <body>
-        <main>{props.children}</main>
-        <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
-      </body>
-    </html>
-  );
+  return h`<html lang="${props.locale}"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width,initial-scale=1"/><meta name="robots" content="noindex,nofollow"/><title>${fullTitle}</title><style>${raw(STYLE)}</style></head><body><main>${props.children}</main><script>${raw(SCRIPT)}</script></body></html>`;
 }
 
-export const render = (page: ReturnType<typeof Document>) => "<!doctype html>\n" + page.toString();
+export const render = (page: Markup) => "<!doctype html>\n" + page.toString();
 
 export interface FormView {
   locale: Locale;
@@ -102,56 +99,26 @@ export function renderForm(view: FormView): string {
   const onConfirm = problem?.kind === "mismatch";
   const onCode = problem?.kind === "code_missing" || problem?.kind === "code_wrong";
   const onPassword = !!problem && !onConfirm && !onCode;
-  const error = problem ? (
-    <p class="error" id={onConfirm ? "confirm-error" : onCode ? "code-error" : "password-error"}>
-      {s.errorPrefix} {problemText(view.locale, problem)}
-    </p>
-  ) : null;
+  const error = problem
+    ? h`<p class="error" id="${onConfirm ? "confirm-error" : onCode ? "code-error" : "password-error"}">${s.errorPrefix} ${problemText(view.locale, problem)}</p>`
+    : null;
   const passwordDescribedBy = ["password-hint", ...(onPassword ? ["password-error"] : [])].join(" ");
+  const codeField = view.code
+    ? CodeField({
+        label: s.codeLabel,
+        hint: s.codeHint,
+        value: onCode && problem?.kind === "code_wrong" ? "" : view.code.value,
+        known: view.code.known && !onCode,
+        error: onCode ? error : null,
+      })
+    : null;
   return render(
-    <Document locale={view.locale} title={s.formTitle} appName={view.appName}>
-      <h1>{s.formTitle}</h1>
-      <p>{s.formIntro(view.appName)}</p>
-      <form method="post" action={view.action}>
-        {view.code ? (
-          <CodeField
-            label={s.codeLabel}
-            hint={s.codeHint}
-            value={onCode && problem?.kind === "code_wrong" ? "" : view.code.value}
-            known={view.code.known && !onCode}
-            error={onCode ? error : null}
-          />
-        ) : null}
-        <label for="password">{s.passwordLabel}</label>
-        <p class="hint" id="password-hint">
-          {s.passwordHint(view.minLength)}
-        </p>
-        {onPassword ? error : null}
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          aria-describedby={passwordDescribedBy}
-          aria-invalid={onPassword ? "true" : undefined}
-          autofocus={onPassword}
-        />
-        <label for="confirm">{s.confirmLabel}</label>
-        {onConfirm ? error : null}
-        <input
-          id="confirm"
-          name="confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          aria-describedby={onConfirm ? "confirm-error" : undefined}
-          aria-invalid={onConfirm ? "true" : undefined}
-          autofocus={onConfirm}
-        />
-        <button type="submit">{s.submit}</button>
-      </form>
-    </Document>,
+    Document({
+      locale: view.locale,
+      title: s.formTitle,
+      appName: view.appName,
+      children: h`<h1>${s.formTitle}</h1><p>${s.formIntro(view.appName)}</p><form method="post" action="${view.action}">${codeField}<label for="password">${s.passwordLabel}</label><p class="hint" id="password-hint">${s.passwordHint(view.minLength)}</p>${onPassword ? error : null}<input id="password" name="password" type="password" autocomplete="new-password" required=""${attr("aria-describedby", passwordDescribedBy)}${attr("aria-invalid", onPassword ? "true" : undefined)}${flag("autofocus", onPassword)}/><label for="confirm">${s.confirmLabel}</label>${onConfirm ? error : null}<input id="confirm" name="confirm" type="password" autocomplete="new-password" required=""${attr("aria-describedby", onConfirm ? "confirm-error" : undefined)}${attr("aria-invalid", onConfirm ? "true" : undefined)}${flag("autofocus", onConfirm)}/><button type="submit">${s.submit}</button></form>`,
+    }),
   );
 }
 
@@ -160,42 +127,14 @@ export function renderForm(view: FormView): string {
  * (and a person without JavaScript fills from the message), or, once the code is known to be
  * right, a hidden field that keeps it across a form that comes back with a problem.
  */
-export function CodeField(props: { label: string; hint: string; value: string; known: boolean; error: Child }) {
-  if (props.known) return <input id="code" name="code" type="hidden" value={props.value} />;
+export function CodeField(props: { label: string; hint: string; value: string; known: boolean; error: Markup | null }): Markup {
+  if (props.known) return h`<input id="code" name="code" type="hidden" value="${props.value}"/>`;
   const describedBy = ["code-hint", ...(props.error ? ["code-error"] : [])].join(" ");
-  return (
-    <div id="code-field">
-      <label for="code">{props.label}</label>
-      <p class="hint" id="code-hint">
-        {props.hint}
-      </p>
-      {props.error}
-      <input
-        id="code"
-        name="code"
-        type="text"
-        autocomplete="one-time-code"
-        autocapitalize="characters"
-        spellcheck={false}
-        required
-        value={props.value}
-        aria-describedby={describedBy}
-        aria-invalid={props.error ? "true" : undefined}
-        autofocus={!!props.error}
-      />
-    </div>
-  );
+  return h`<div id="code-field"><label for="code">${props.label}</label><p class="hint" id="code-hint">${props.hint}</p>${props.error}<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required="" value="${props.value}"${attr("aria-describedby", describedBy)}${attr("aria-invalid", props.error ? "true" : undefined)}${flag("autofocus", !!props.error)}/></div>`;
 }
 
 export function renderPage(locale: Locale, state: Exclude<PageState, "form">, appName: string | null): string {
   const page = STRINGS[locale].pages[state];
   const paragraphs = page.body(appName ?? (locale === "ja" ? "アプリ" : "the app"));
-  return render(
-    <Document locale={locale} title={page.title} appName={appName}>
-      <h1>{page.title}</h1>
-      {paragraphs.map((p) => (
-        <p>{p}</p>
-      ))}
-    </Document>,
-  );
+  return render(Document({ locale, title: page.title, appName, children: h`<h1>${page.title}</h1>${paragraphs.map((p) => h`<p>${p}</p>`)}` }));
 }
