@@ -5,7 +5,8 @@
 // round, and the time beyond bare is compared after ÷ before per round: the same machine state
 // for both sides, which two `npm run bench` runs one after the other cannot give on a shared
 // machine. Each side uses its own bench/latchkey-fixture.mjs. Asserts nothing.
-// Scale with AB_ROUNDS (5) and AB_REQUESTS (40 per route, side and round).
+// Scale with AB_ROUNDS (5), AB_REQUESTS (40 per route, side and round) and AB_SIGNINS (20 per side
+// and round: each sign-in spends one scrypt, which dominates its time and its spread).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +14,7 @@ const [beforeRoot, afterRoot] = process.argv.slice(2).map((p) => resolve(p));
 if (!beforeRoot || !afterRoot) throw new Error("usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT");
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 5);
 const N = Number(process.env.AB_REQUESTS ?? 40);
+const SIGNINS = Number(process.env.AB_SIGNINS ?? 20);
 const sides = {};
 for (const [name, root] of [["before", beforeRoot], ["after", afterRoot]]) {
   const dev = await import(join(root, "scripts/dev-server.mjs"));
@@ -20,7 +22,7 @@ for (const [name, root] of [["before", beforeRoot], ["after", afterRoot]]) {
   const lib = await import(join(root, "bench/lib.mjs"));
   const persistTo = mkdtempSync(join(tmpdir(), `latchkey-ab-${name}-`));
   const server = await dev.startDevServer({ port: await lib.freePort(), persistTo });
-  sides[name] = { server, persistTo, lib };
+  sides[name] = { server, persistTo, lib, fixture };
   sides[name].f = await fixture.setUpLatchkey(server.url, { guarded: false });
 }
 const { load, median, spread } = sides.after.lib;
@@ -30,16 +32,17 @@ const routes = (s) => {
     bare: () => fetch(`${url}/`),
     "get user": () => fetch(`${url}/api/apps/${f.app.appId}/users/me`, { headers: { ...f.kii(f.app), Authorization: `Bearer ${f.token}` } }),
     "request-reset": (i) => fetch(`${url}/api/apps/${f.app.appId}/users/LOGIN_NAME:reset-user-${i % f.resetPool}/password/request-reset`, { method: "POST", headers: f.kii(f.app) }),
+    "sign-in": () => fetch(`${url}/api/oauth2/token`, s.fixture.json({ username: "bench-user", password: s.fixture.PASSWORD }, f.kii(f.app))),
   };
 };
 const results = { before: {}, after: {} };
-const names = ["bare", "get user", "request-reset"];
+const names = ["bare", "get user", "request-reset", "sign-in"];
 try {
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 ? ["after", "before"] : ["before", "after"];
     for (const route of names) {
       for (const side of order) {
-        const res = await load(`${side} ${route}`, routes(sides[side])[route], { concurrency: 1, requests: N });
+        const res = await load(`${side} ${route}`, routes(sides[side])[route], { concurrency: 1, requests: route === "sign-in" ? SIGNINS : N });
         (results[side][route] ??= []).push(res.p50);
       }
     }
@@ -50,10 +53,10 @@ try {
   for (const route of names) {
     for (const side of ["before", "after"]) console.log(`${route.padEnd(14)} ${side.padEnd(7)} p50 ms ${spread(results[side][route], 1).padEnd(24)} ÷ bare ${route === "bare" ? "1" : spread(ratio(side, route))}`);
   }
-  for (const route of ["get user", "request-reset"]) {
+  for (const route of ["get user", "request-reset", "sign-in"]) {
     const beyond = (side) => results[side][route].map((p, i) => p - results[side].bare[i]);
     const a = beyond("after"), b = beyond("before");
-    console.log(`${route}: time beyond bare, after ÷ before per round: ${spread(a.map((x, i) => x / b[i]))}; medians ${median(b).toFixed(1)} → ${median(a).toFixed(1)} ms`);
+    console.log(`${route}: time beyond bare, after ÷ before per round: ${spread(a.map((x, i) => x / b[i]))}; medians ${median(b).toFixed(1)} → ${median(a).toFixed(1)} ms; after − before per round ${spread(a.map((x, i) => x - b[i]), 1)} ms`);
   }
 } finally {
   for (const s of Object.values(sides)) {

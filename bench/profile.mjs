@@ -49,7 +49,7 @@ try {
     ["ZITADEL reset, returnCode", "D1 token → D1 app → D1 user → KV put ∥ D1 batch", (i) => fetch(`${url}/v2/users/${resetUsers[i % resetPool]}/password_reset`, json({ returnCode: {} }, admin)), 200],
     ["ZITADEL reset, sendLink email", "D1 token → D1 app → D1 user → DO address → KV put ∥ D1 batch → queue", (i) => fetch(`${url}/v2/users/${resetUsers[i % resetPool]}/password_reset`, json({ sendLink: { notificationType: "NOTIFICATION_TYPE_Email" } }, admin)), 200],
   ];
-  const primitives = ["/d1", "/d1-two-sequential", "/d1-two-parallel", "/d1-write", "/kv-put", "/durable-object", "/durable-object-two-parallel", "/queue-send"];
+  const primitives = ["/d1", "/d1-two-sequential", "/d1-two-parallel", "/d1-write", "/d1-write-two-sequential", "/d1-write-two-batch", "/kv-put", "/durable-object", "/durable-object-two-parallel", "/queue-send"];
 
   const extra = {};
   const ratio = {};

@@ -62,6 +62,21 @@ export default {
         await env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(String(Date.now())).run();
         return ok();
       }
+      // Two writes one after the other, and the same two in one batch (a sign-in's guard reset
+      // and token insert after the hash, before and after they shared a batch).
+      case "/d1-write-two-sequential": {
+        await ready(env.DB);
+        const write = () => env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(String(Date.now())).run();
+        await write();
+        await write();
+        return ok();
+      }
+      case "/d1-write-two-batch": {
+        await ready(env.DB);
+        const write = () => env.DB.prepare("UPDATE rows SET body = ? WHERE id = 'a'").bind(String(Date.now()));
+        await env.DB.batch([write(), write()]);
+        return ok();
+      }
       case "/kv-put":
         await env.KV.put(`k:${crypto.randomUUID()}`, "{}", { expirationTtl: 60 });
         return ok();

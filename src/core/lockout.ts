@@ -16,6 +16,10 @@ export type PasswordCheck = "ok" | "wrong" | "locked";
  * reserved (a conditional D1 upsert) before the hash is compared, so parallel guesses can never
  * evaluate more than maxPasswordAttempts passwords per lock. While locked nothing is compared;
  * the time of one hash is still spent, so a locked account answers as slowly as any other.
+ *
+ * "ok" writes nothing yet: the caller ends the run of failures (guards.clearStatement) in the
+ * same D1 batch as what the password was checked for, through core/users.ts acceptPassword, so a
+ * sign-in costs one round trip after the hash instead of two.
  */
 export async function checkPassword(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<PasswordCheck> {
   const shard = svc.shard(app);
@@ -26,11 +30,8 @@ export async function checkPassword(svc: Services, app: App, user: User & { pass
     await svc.hasher.burn(password);
     return "locked";
   }
-  if (await svc.hasher.verify(password, user.passwordHash)) {
-    // Only a run of failures counts; a success (even one racing failures) starts afresh.
-    await shard.guards.succeeded(app.id, user.id);
-    return "ok";
-  }
+  // Only a run of failures counts; a success (even one racing failures) starts afresh, in acceptPassword.
+  if (await svc.hasher.verify(password, user.passwordHash)) return "ok";
   if (reservation.attempt >= policy.maxPasswordAttempts) {
     const lockedAt = svc.now();
     const until = await shard.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);

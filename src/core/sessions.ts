@@ -2,6 +2,7 @@
 // records when a password check last succeeded. The password check goes through the same
 // lockout guard as every sign-in. Tokens die with the password, as access tokens do.
 import type { App } from "../storage/apps";
+import type { Statement } from "../storage/db";
 import type { SessionRow } from "../storage/sessions";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
@@ -10,7 +11,7 @@ import { findUser, isAppAdmin, type Principal, type UserRef } from "./identity";
 import { checkPassword } from "./lockout";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
-import { upgradeHash } from "./users";
+import { acceptPassword } from "./users";
 
 export type { SessionRow };
 
@@ -33,22 +34,23 @@ function requireAdmin(app: App, principal: Principal | null) {
   if (!isAppAdmin(principal, app)) throw new CoreError("permission_denied", "No matching permissions found");
 }
 
-/** A password check for a session; a locked account answers as `wrong_password` with `locked`. */
-async function verifyPassword(svc: Services, app: App, user: User, password: string): Promise<void> {
+/**
+ * A password check for a session; a locked account answers as `wrong_password` with `locked`.
+ * `write` (the session's insert or update) runs in the same D1 batch as the check's own writes
+ * (core/users.ts acceptPassword), one round trip after the hash; its result is answered.
+ */
+async function verifyPassword<T>(svc: Services, app: App, user: User, password: string, write: () => Statement<T>): Promise<T> {
   if (!user.passwordHash) {
     signInFailed(svc, app, user.id, "no_password");
     throw new CoreError("no_password", "The user has no password");
   }
-  const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  const checked = { ...user, passwordHash: user.passwordHash };
+  const check = await checkPassword(svc, app, checked, password);
   if (check !== "ok") {
     signInFailed(svc, app, user.id, check === "locked" ? "locked" : "wrong_password");
     throw new CoreError("wrong_password", "Password is invalid", check === "locked" ? { locked: true } : {});
   }
-  if (user.disabled) {
-    signInFailed(svc, app, user.id, "user_disabled");
-    throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  }
-  await upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  return (await acceptPassword(svc, app, checked, password, write)).written;
 }
 
 /**
@@ -69,19 +71,21 @@ export async function createSession(
     if (input.password !== undefined) signInFailed(svc, app, null, "unknown_user");
     throw new CoreError("user_not_found", "User could not be found");
   }
-  if (input.password !== undefined) await verifyPassword(svc, app, user, input.password);
-  else if (user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  const checkedAt = svc.now();
-  const { session, token } = await svc.shard(app).sessions.create({
-    id: numericId(now),
-    appId: app.id,
-    userId: user.id,
-    userCheckedAt: checkedAt,
-    passwordCheckedAt: input.password !== undefined ? checkedAt : null,
-    expiresAt,
-    createdAt: now,
-    changedAt: now,
-  });
+  const create = () => {
+    const checkedAt = svc.now();
+    return svc.shard(app).sessions.createStatement({
+      id: numericId(now),
+      appId: app.id,
+      userId: user.id,
+      userCheckedAt: checkedAt,
+      passwordCheckedAt: input.password !== undefined ? checkedAt : null,
+      expiresAt,
+      createdAt: now,
+      changedAt: now,
+    });
+  };
+  if (input.password === undefined && user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  const { session, token } = input.password !== undefined ? await verifyPassword(svc, app, user, input.password, create) : await create();
   return { session, user, token };
 }
 
@@ -122,11 +126,8 @@ export async function setSession(
   const change: { passwordCheckedAt?: number; expiresAt?: number | null } = {};
   const expiresAt = expiry(now, input.lifetimeSeconds);
   if (expiresAt !== undefined) change.expiresAt = expiresAt;
-  if (input.password !== undefined) {
-    await verifyPassword(svc, app, user, input.password);
-    change.passwordCheckedAt = svc.now();
-  }
-  const updated = await svc.shard(app).sessions.update(session, change, now);
+  const update = () => svc.shard(app).sessions.updateStatement(session, input.password !== undefined ? { ...change, passwordCheckedAt: svc.now() } : change, now);
+  const updated = input.password !== undefined ? await verifyPassword(svc, app, user, input.password, update) : await update();
   if (!updated) throw new CoreError("session_token_invalid", "Session token is invalid");
   return { session: updated.session, user, token: updated.token };
 }

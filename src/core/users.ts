@@ -15,6 +15,7 @@ import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
 import { appMoving, ensureControlReady, ensureShardReady } from "./shards";
+import type { Statement } from "../storage/db";
 import { type TokenCheck, tokenApp } from "../storage/tokens";
 
 /** A user of the app by id, or null. */
@@ -134,8 +135,23 @@ export function signInRef(username: string): UserRef {
   return { by: "loginName", value: username };
 }
 
+/** A user whose password hash a sign-in has just compared. */
+export type CheckedUser = User & { passwordHash: string };
+
 /** Checks a password; the same error (and the same time spent) for no user and a wrong password. */
 export async function authenticate(svc: Services, app: App, ref: UserRef, password: string, found?: Promise<User | null>): Promise<User> {
+  return (await authenticateFor(svc, app, ref, password, found)).user;
+}
+
+/** authenticate(), then `write` (a token) in the same D1 batch as the sign-in's own writes (acceptPassword). */
+async function authenticateFor<T>(
+  svc: Services,
+  app: App,
+  ref: UserRef,
+  password: string,
+  found?: Promise<User | null>,
+  write?: (user: CheckedUser) => Statement<T>,
+): Promise<{ user: CheckedUser; written?: T }> {
   const user = await (found ?? findSigningIn(svc, app, ref));
   if (!user?.passwordHash) {
     await svc.hasher.burn(password);
@@ -145,30 +161,74 @@ export async function authenticate(svc: Services, app: App, ref: UserRef, passwo
   }
   // Through the lockout guard (core/lockout.ts). A locked account answers exactly like a wrong
   // password; `locked` is for dialects that name the state (ZITADEL), never shown by Kii.
-  const check = await checkPassword(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  const checked = { ...user, passwordHash: user.passwordHash };
+  const check = await checkPassword(svc, app, checked, password);
   if (check !== "ok") {
     signInFailed(svc, app, user.id, check === "locked" ? "locked" : "wrong_password");
     throw new CoreError("wrong_password", "The user was not found or a wrong password was provided", check === "locked" ? { locked: true } : {});
   }
-  if (user.disabled) {
-    signInFailed(svc, app, user.id, "user_disabled");
-    throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  }
-  return upgradeHash(svc, app, { ...user, passwordHash: user.passwordHash }, password);
+  return write ? acceptPassword(svc, app, checked, password, write) : acceptPassword(svc, app, checked, password);
 }
 
 /**
- * After a correct password: a hash that is not native scrypt at today's parameters (an imported
- * foreign format, or older parameters) is replaced in the same request, conditionally on the
- * hash just verified, so a concurrent change wins. Sign-in in both dialects and SessionService
- * password checks come through here.
+ * After checkPassword said "ok", the writes of a correct password in one D1 batch (one round
+ * trip, one transaction), in this order: the end of the run of failures; the rehash of a hash
+ * that is not native scrypt at today's parameters (an imported foreign format, or older
+ * parameters), computed first and conditional on the hash just verified, so a concurrent change
+ * wins; then `write`, what the password was checked for (a token, a session), built for the user
+ * as the batch leaves it (with the new hash). A disabled user gets only the first, then
+ * `user_disabled`. Sign-in in both dialects and SessionService password checks come through here.
  */
-export async function upgradeHash(svc: Services, app: App, user: User & { passwordHash: string }, password: string): Promise<User> {
-  if (!svc.hasher.needsRehash(user.passwordHash)) return user;
-  const upgraded = await svc.hasher.hash(password);
-  await svc.shard(app).users.rehash(app.id, user.id, user.passwordHash, upgraded);
-  // If a password change won the race, the token insert (which checks this hash) will fail.
-  return { ...user, passwordHash: upgraded };
+export async function acceptPassword(svc: Services, app: App, user: CheckedUser, password: string): Promise<{ user: CheckedUser }>;
+export async function acceptPassword<T>(
+  svc: Services,
+  app: App,
+  user: CheckedUser,
+  password: string,
+  write: (user: CheckedUser) => Statement<T>,
+): Promise<{ user: CheckedUser; written: T }>;
+export async function acceptPassword<T>(
+  svc: Services,
+  app: App,
+  user: CheckedUser,
+  password: string,
+  write?: (user: CheckedUser) => Statement<T>,
+): Promise<{ user: CheckedUser; written?: T }> {
+  const shard = svc.shard(app);
+  // The run of failures ends only while the user still has the hash the password matched. When a
+  // password change lands between the check and this batch, the old password is no success for
+  // the new one: the change has ended the run itself (core/reset.ts), and failures counted since
+  // are guesses at the new password. Clearing them would let whoever knows the old password wipe
+  // them once per sign-in begun before the change, so parallel guesses could compare more than
+  // maxPasswordAttempts passwords. The token's insert (below) fails in that case anyway.
+  const writes: Statement<unknown>[] = [shard.guards.clearStatement(app.id, user.id, shard.users.hashUnchangedCondition(app.id, user.id, user.passwordHash))];
+  if (user.disabled) {
+    await shard.db.batch(writes);
+    signInFailed(svc, app, user.id, "user_disabled");
+    throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  }
+  let current = user;
+  if (svc.hasher.needsRehash(user.passwordHash)) {
+    const upgraded = await svc.hasher.hash(password);
+    writes.push(shard.users.rehashStatement(app.id, user.id, user.passwordHash, upgraded));
+    // If a password change won the race, the rehash changes nothing and `write`, when it checks
+    // the hash (a token does), fails.
+    current = { ...user, passwordHash: upgraded };
+  }
+  if (!write) {
+    await shard.db.batch(writes);
+    return { user: current };
+  }
+  let last: Statement<T>;
+  try {
+    last = write(current);
+  } catch (e) {
+    // `write` refused (a token's expiry in the past): the password was still right.
+    await shard.db.batch(writes);
+    throw e;
+  }
+  const results = await shard.db.batch([...writes, last]);
+  return { user: current, written: results[writes.length] as T };
 }
 
 /** The user a sign-in names. An email-looking login name is still a login name. */
@@ -179,14 +239,23 @@ async function findSigningIn(svc: Services, app: App, ref: UserRef): Promise<Use
 
 /**
  * A sign-in from outside: the per-IP limit first (no hash is spent on a refused request), then
- * the password. The user is read while the limiter counts, one round trip instead of two; a
- * refused request answers as soon as the limiter does, and its read goes unused.
+ * the password, then a token. The user is read while the limiter counts, one round trip instead
+ * of two; a refused request answers as soon as the limiter does, and its read goes unused. After
+ * the hash, the token is inserted in the same D1 batch as the end of the failure run.
  */
-export async function signIn(svc: Services, app: App, ref: UserRef, password: string, caller: AnonymousCaller): Promise<User> {
+export async function signIn(
+  svc: Services,
+  app: App,
+  ref: UserRef,
+  password: string,
+  caller: AnonymousCaller,
+  requestedExpiry?: number,
+): Promise<{ user: User; issued: IssuedToken }> {
   const found = findSigningIn(svc, app, ref);
   found.catch(() => {}); // unread when the limiter refuses
   await throttleAnonymous(svc, app, "sign_in", caller);
-  return authenticate(svc, app, ref, password, found);
+  const { user, written } = await authenticateFor(svc, app, ref, password, found, (checked) => userTokenStatement(svc, app, checked, requestedExpiry));
+  return { user, issued: await issuedOrRefused(svc, app, user, written ?? null) };
 }
 
 export interface IssuedToken {
@@ -196,21 +265,38 @@ export interface IssuedToken {
 
 /** Issues a user token; `requestedExpiry` (ms) is honoured up to the app's maximum lifetime. */
 export async function issueUserToken(svc: Services, app: App, user: User, requestedExpiry?: number): Promise<IssuedToken> {
-  const shard = svc.shard(app);
+  if (!user.passwordHash) {
+    tokenExpiry(svc, app, requestedExpiry);
+    return issuedOrRefused(svc, app, user, null);
+  }
+  return issuedOrRefused(svc, app, user, await userTokenStatement(svc, app, { ...user, passwordHash: user.passwordHash }, requestedExpiry));
+}
+
+/** When a token asked for now expires; an expiry in the past is refused. */
+function tokenExpiry(svc: Services, app: App, requestedExpiry?: number): { now: number; expiresAt: number } {
   const now = svc.now();
   const longest = now + app.settings.accessTokenLifetimeSeconds * 1000;
   if (requestedExpiry !== undefined && requestedExpiry <= now) {
     throw new CoreError("invalid_input", "expiresAt must be in the future", { field: "expiresAt" });
   }
-  const expiresAt = Math.min(requestedExpiry ?? longest, longest);
-  // Issued only while the user still has the password that was just checked and is enabled.
-  const token = user.passwordHash ? await shard.tokens.issueForUser({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now) : null;
-  if (!token) {
-    const current = await shard.users.byId(app.id, user.id);
-    if (current?.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-    throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
-  }
-  return { token, expiresAt };
+  return { now, expiresAt: Math.min(requestedExpiry ?? longest, longest) };
+}
+
+/** The insert of a user token, issued only while the user still has the password that was just checked and is enabled. */
+function userTokenStatement(svc: Services, app: App, user: CheckedUser, requestedExpiry?: number): Statement<IssuedToken | null> {
+  const { now, expiresAt } = tokenExpiry(svc, app, requestedExpiry);
+  return svc
+    .shard(app)
+    .tokens.issueForUserStatement({ appId: app.id, userId: user.id, expiresAt }, user.passwordHash, now)
+    .map((token) => (token ? { token, expiresAt } : null));
+}
+
+/** The token, or why none was issued: the user was disabled or changed password since the check. */
+async function issuedOrRefused(svc: Services, app: App, user: User, issued: IssuedToken | null): Promise<IssuedToken> {
+  if (issued) return issued;
+  const current = await svc.shard(app).users.byId(app.id, user.id);
+  if (current?.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  throw new CoreError("wrong_password", "The user was not found or a wrong password was provided");
 }
 
 export const hashClientSecret = (secret: string) => sha256Base64url(secret);

@@ -63,6 +63,11 @@ export class Statement<T> implements PromiseLike<T> {
     return this.bound.all().then(this.read).then(ok, fail);
   }
 
+  /** The same statement, its result read on through `f`. */
+  map<U>(f: (value: T) => U): Statement<U> {
+    return new Statement(this.bound, (result) => f(this.read(result)));
+  }
+
   /** Runs it alone, answering D1's own result whatever it returns. */
   run(): Promise<D1Result> {
     return this.bound.run();

@@ -1,7 +1,7 @@
 // The per-account sign-in guard in D1 (table sign_in_guards, docs/storage.md). Every password
 // check first reserves an attempt with one conditional upsert; D1 runs statements one at a time
 // on the primary, so however many checks race, no more than the policy's number are reserved.
-import { type Database, sql } from "./db";
+import { andIf, type Database, type Sql, sql } from "./db";
 import { type SignInGuardRow, signInGuards } from "./schema";
 
 export type SignInGuard = SignInGuardRow;
@@ -63,14 +63,12 @@ export class SignInGuardStore {
     return rows[0]?.locked_until ?? null;
   }
 
-  /** A successful check: the run of failures and the doubling start afresh. An admin's lock stays. */
-  async succeeded(appId: string, userId: string): Promise<void> {
-    await this.clearStatement(appId, userId);
-  }
-
-  /** Ends an automatic lock and forgets failures (a completed reset, a new password); an admin's lock stays. */
-  clearStatement(appId: string, userId: string) {
-    return this.db.statement(sql`UPDATE sign_in_guards SET attempts = 0, locked_until = 0, lock_count = 0 WHERE ${theGuard(appId, userId)}`);
+  /**
+   * Ends an automatic lock and forgets failures (a completed reset, a new password, a correct
+   * password: core/users.ts acceptPassword); an admin's lock stays. `onlyIf` guards it.
+   */
+  clearStatement(appId: string, userId: string, onlyIf?: Sql) {
+    return this.db.statement(sql`UPDATE sign_in_guards SET attempts = 0, locked_until = 0, lock_count = 0 WHERE ${theGuard(appId, userId)}${andIf(onlyIf)}`);
   }
 
   /** An admin's lock (ZITADEL LockUser): holds until an admin unlocks. */

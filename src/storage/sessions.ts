@@ -2,7 +2,7 @@
 // as access tokens are (tokens.ts); every change draws a new token and is conditional on the old
 // one, so a token works once per change.
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
-import { type Database, inList, purgeChunk, raw, sql } from "./db";
+import { type Database, inList, purgeChunk, raw, sql, type Statement } from "./db";
 import { type SessionRow, sessions } from "./schema";
 import { newToken } from "./tokens";
 
@@ -13,11 +13,11 @@ const theSession = (appId: string, id: string) => sql`app_id = ${appId} AND id =
 export class SessionStore {
   constructor(private readonly db: Database) {}
 
-  async create(row: Omit<SessionRow, "tokenHash" | "sequence">): Promise<{ session: SessionRow; token: string }> {
+  /** A new session and its token, as a statement (awaited alone, or in a password check's batch). */
+  createStatement(row: Omit<SessionRow, "tokenHash" | "sequence">): Statement<{ session: SessionRow; token: string }> {
     const token = newToken(row.appId);
     const session = { ...row, tokenHash: sha256Base64url(token), sequence: 1 };
-    await this.db.statement(sessions.insert([session]));
-    return { session, token };
+    return this.db.statement(sessions.insert([session])).map(() => ({ session, token }));
   }
 
   async get(appId: string, id: string): Promise<SessionRow | null> {
@@ -28,15 +28,19 @@ export class SessionStore {
     return constantTimeEqual(sha256Base64url(token), session.tokenHash);
   }
 
-  /** Applies a change and draws a new token, only if the session still has `session.tokenHash`. */
-  async update(session: SessionRow, change: { passwordCheckedAt?: number; expiresAt?: number | null }, now: number): Promise<{ session: SessionRow; token: string } | null> {
+  /**
+   * Applies a change and draws a new token, only if the session still has `session.tokenHash`
+   * (null otherwise); a statement, awaited alone or in a password check's batch.
+   */
+  updateStatement(session: SessionRow, change: { passwordCheckedAt?: number; expiresAt?: number | null }, now: number): Statement<{ session: SessionRow; token: string } | null> {
     const token = newToken(session.appId);
-    const rows = await this.db.rows(
-      sql`UPDATE sessions SET ${sessions.set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })}
+    return this.db
+      .rows(
+        sql`UPDATE sessions SET ${sessions.set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })}
         WHERE ${theSession(session.appId, session.id)} AND token_hash = ${session.tokenHash} RETURNING ${sessions.all}`,
-      sessions.row,
-    );
-    return rows[0] ? { session: rows[0], token } : null;
+        sessions.row,
+      )
+      .map((rows) => (rows[0] ? { session: rows[0], token } : null));
   }
 
   async delete(appId: string, id: string): Promise<void> {

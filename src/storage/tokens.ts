@@ -47,13 +47,16 @@ export class TokenStore {
    * Issues a user token only if, at the moment of the insert, the user is enabled and still has
    * `passwordHash`. One statement, so a password change or a disable that lands between the
    * password check and this insert (and revokes the user's tokens) cannot be outlived by it.
+   * A statement, to run in the batch of the sign-in's other writes: the token, or null when it
+   * was not issued.
    */
-  async issueForUser(grant: TokenGrant & { userId: string }, passwordHash: string, now: number): Promise<string | null> {
+  issueForUserStatement(grant: TokenGrant & { userId: string }, passwordHash: string, now: number): Statement<string | null> {
     const token = newToken(grant.appId);
-    const result = await this.db.statement(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
+    return this.db
+      .statement(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
       SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
-      WHERE EXISTS (SELECT 1 FROM users WHERE app_id = ${grant.appId} AND id = ${grant.userId} AND disabled = 0 AND password_hash = ${passwordHash})`);
-    return result.meta.changes === 1 ? token : null;
+      WHERE EXISTS (SELECT 1 FROM users WHERE app_id = ${grant.appId} AND id = ${grant.userId} AND disabled = 0 AND password_hash = ${passwordHash})`)
+      .map((result) => (result.meta.changes === 1 ? token : null));
   }
 
   /**

@@ -92,8 +92,8 @@ export class UserStore {
   }
 
   /** Upgrades a hash made with old parameters; not a change the user made, so no new sequence. */
-  async rehash(appId: string, userId: string, oldHash: string, newHash: string): Promise<void> {
-    await this.db.statement(sql`UPDATE users SET password_hash = ${newHash} WHERE ${theUser(appId, userId)} AND password_hash = ${oldHash}`);
+  rehashStatement(appId: string, userId: string, oldHash: string, newHash: string) {
+    return this.db.statement(sql`UPDATE users SET password_hash = ${newHash} WHERE ${theUser(appId, userId)} AND password_hash = ${oldHash}`);
   }
 
   /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
 import { PasswordHasher } from "../../src/core/passwords";
 import { createServices } from "../../src/core/services";
-import { authenticate, issueUserToken } from "../../src/core/users";
+import { authenticate, issueUserToken, signIn as coreSignIn } from "../../src/core/users";
 import { adminToken, call, createApp, expectKiiError, kiiHeaders, registerKiiUser, signIn, type TestApp, userToken, everyShard } from "../helpers";
 
 const PASSWORD = "correct horse";
@@ -396,6 +396,43 @@ describe("a password change or disable racing a sign-in", () => {
 
   it("issues the token when nothing changed in between", async () => {
     const result = await checkedThen(async () => {});
+    expect(result).toEqual({ outcome: "issued", tokens: 1 });
+  });
+
+  // The same races through signIn itself, which inserts the token in the D1 batch that ends the
+  // failure run: here the change lands while the password is being compared.
+  async function changedWhileCompared(change: (userId: string) => Promise<unknown>) {
+    const app = await createApp();
+    const { userID } = await newUser(app);
+    const svc = createServices(env);
+    const stored = (await svc.apps.get(app.appId))!;
+    const verify = svc.hasher.verify.bind(svc.hasher);
+    svc.hasher.verify = async (password, phc) => {
+      const ok = await verify(password, phc);
+      await change(userID);
+      return ok;
+    };
+    const outcome = await coreSignIn(svc, stored, { by: "loginName", value: "alice" }, PASSWORD, { principal: null, clientIp: null }).then(
+      ({ user, issued }) => (user.id === userID && issued.token ? "issued" : "wrong answer"),
+      (e: { kind?: string }) => e.kind,
+    );
+    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>();
+    return { outcome, tokens: left!.n };
+  }
+
+  it("signIn issues no token when the password changes while it is compared", async () => {
+    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
+    const result = await changedWhileCompared((id) => everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run());
+    expect(result).toEqual({ outcome: "wrong_password", tokens: 0 });
+  });
+
+  it("signIn issues no token when the user is disabled while the password is compared", async () => {
+    const result = await changedWhileCompared((id) => everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run());
+    expect(result).toEqual({ outcome: "user_disabled", tokens: 0 });
+  });
+
+  it("signIn issues the token when nothing changes while the password is compared", async () => {
+    const result = await changedWhileCompared(async () => {});
     expect(result).toEqual({ outcome: "issued", tokens: 1 });
   });
 });

@@ -4,11 +4,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createServices, type Services } from "../../src/core/services";
-import { authenticate } from "../../src/core/users";
+import { PasswordHasher } from "../../src/core/passwords";
+import { authenticate, signIn as coreSignIn } from "../../src/core/users";
 import type { App } from "../../src/core/apps";
 import { adminToken, call, createApp, kiiHeaders, signIn, type TestApp, everyShard } from "../helpers";
 import { latestMessage, newUser, outbox, PASSWORD, type TestUser } from "../kii/password-helpers";
-import { expectOk, rest } from "../zitadel/helpers";
+import { addHuman, expectOk, PASSWORD as ZITADEL_PASSWORD, rest, zitadelApp } from "../zitadel/helpers";
 
 const WRONG = "not the password";
 
@@ -66,6 +67,53 @@ describe("lockout boundaries", () => {
     expect((await signIn(app, user.loginName, PASSWORD)).status).toBe(200);
     await wrongTimes(app, user, 2);
     expect((await signIn(app, user.loginName, PASSWORD)).status).toBe(200);
+  });
+});
+
+describe("a correct password ends the run of failures", () => {
+  it("a Kii sign-in clears the count", async () => {
+    const app = await createApp({ lockout: { maxPasswordAttempts: 5 } });
+    const user = await newUser(app);
+    await wrongTimes(app, user, 3);
+    expect((await guardRow(app, user.userID))!.attempts).toBe(3);
+    expect((await signIn(app, user.loginName, PASSWORD)).status).toBe(200);
+    expect(await guardRow(app, user.userID)).toMatchObject({ attempts: 0, locked_until: 0, lock_count: 0 });
+  });
+
+  it("ZITADEL CreateSession and SetSession password checks clear it too", async () => {
+    const app = await zitadelApp({ lockout: { maxPasswordAttempts: 5 } });
+    const user = await addHuman(app);
+    const create = (password: string) => rest("/sessions", { token: app.admin, json: { checks: { user: { userId: user.userId }, password: { password } } } });
+    for (let i = 0; i < 2; i++) expect((await create(WRONG)).status).toBe(400);
+    expect((await guardRow(app, user.userId))!.attempts).toBe(2);
+    const created = await expectOk<{ sessionId: string; sessionToken: string }>(await create(ZITADEL_PASSWORD));
+    expect((await guardRow(app, user.userId))!.attempts).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await create(WRONG)).status).toBe(400);
+    expect((await guardRow(app, user.userId))!.attempts).toBe(2);
+    await expectOk(
+      await rest(`/sessions/${created.sessionId}`, { token: app.admin, method: "PATCH", json: { sessionToken: created.sessionToken, checks: { password: { password: ZITADEL_PASSWORD } } } }),
+    );
+    expect((await guardRow(app, user.userId))!.attempts).toBe(0);
+  });
+
+  it("but not when the password changes while it is compared: the run stays and no token is issued", async () => {
+    // The old password is no success for the new one; clearing here would let whoever knows the
+    // old password wipe the failures counted against the new one (core/users.ts acceptPassword).
+    const app = await createApp({ lockout: { maxPasswordAttempts: 5 } });
+    const user = await newUser(app);
+    await wrongTimes(app, user, 2);
+    const { svc, stored } = await countingServices(app);
+    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
+    const verify = svc.hasher.verify.bind(svc.hasher);
+    svc.hasher.verify = async (password, phc) => {
+      const ok = await verify(password, phc);
+      await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, user.userID).run();
+      return ok;
+    };
+    const result = await outcome(coreSignIn(svc, stored, { by: "loginName", value: user.loginName }, PASSWORD, { principal: null, clientIp: null }));
+    expect(result).toBe("wrong_password");
+    expect((await guardRow(app, user.userID))!.attempts).toBe(3);
+    expect(await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(user.userID).first("n")).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import { isCoreError } from "../../core/errors";
 import { coreErrorOf } from "../../core/shards";
 import { E164, EMAIL, type Principal, requireUser, requireUserFor } from "../../core/identity";
 import { changePassword, completeResetFor, requestReset, type ResetDelivery } from "../../core/reset";
-import { issueAdminToken, issueUserToken, type ResolvedToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
+import { issueAdminToken, type ResolvedToken, resolveToken, setUserDisabled, signIn, signInRef } from "../../core/users";
 import { registerWithVerification, viewUserWithPending } from "../../core/verification";
 import { type AppContext, type AppEnv, bearerToken, clientIp, MAX_BODY_BYTES, publicOrigin } from "../../http";
 import { type App, APP_ID, appKeyMatches, findApp } from "../../core/apps";
@@ -202,8 +202,7 @@ async function issueToken(c: AppContext, pathAppId: string | null): Promise<Resp
   }
   if (!body.username || body.password === undefined) return oauthErrorResponse("invalid_request", "username and password are required");
   try {
-    const user = await signIn(svc, app, signInRef(body.username), body.password, { principal: null, clientIp: clientIp(c) });
-    const issued = await issueUserToken(svc, app, user, body.expiresAt);
+    const { user, issued } = await signIn(svc, app, signInRef(body.username), body.password, { principal: null, clientIp: clientIp(c) }, body.expiresAt);
     return c.json(tokenResponse(user.id, issued, svc.now()));
   } catch (e) {
     // A locked account answers exactly like a wrong password (details.locked is not shown).
