@@ -11,7 +11,7 @@ import { findUser, isAppAdmin, type Principal, type UserRef } from "./identity";
 import { checkPassword } from "./lockout";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
-import { acceptPassword } from "./users";
+import { acceptPassword, type CheckedUser } from "./users";
 
 export type { SessionRow };
 
@@ -39,7 +39,7 @@ function requireAdmin(app: App, principal: Principal | null) {
  * `write` (the session's insert or update) runs in the same D1 batch as the check's own writes
  * (core/users.ts acceptPassword), one round trip after the hash; its result is answered.
  */
-async function verifyPassword<T>(svc: Services, app: App, user: User, password: string, write: () => Statement<T>): Promise<T> {
+async function verifyPassword<T>(svc: Services, app: App, user: User, password: string, write: (checked: CheckedUser) => Statement<T>): Promise<T> {
   if (!user.passwordHash) {
     signInFailed(svc, app, user.id, "no_password");
     throw new CoreError("no_password", "The user has no password");
@@ -71,9 +71,13 @@ export async function createSession(
     if (input.password !== undefined) signInFailed(svc, app, null, "unknown_user");
     throw new CoreError("user_not_found", "User could not be found");
   }
-  const create = () => {
+  // With a password: stored only while the user is enabled and has the hash it was checked
+  // against, so a change or a deactivation that lands during the check (and removes the user's
+  // sessions) is not followed by a session it never saw, as for a token (core/users.ts).
+  const create = (checked?: CheckedUser) => {
     const checkedAt = svc.now();
-    return svc.shard(app).sessions.createStatement({
+    const shard = svc.shard(app);
+    return shard.sessions.createStatement({
       id: numericId(now),
       appId: app.id,
       userId: user.id,
@@ -82,11 +86,20 @@ export async function createSession(
       expiresAt,
       createdAt: now,
       changedAt: now,
-    });
+    }, checked && shard.users.passwordStillGoodCondition(app.id, user.id, checked.passwordHash));
   };
   if (input.password === undefined && user.disabled) throw new CoreError("user_disabled", "The user is disabled", { userID: user.id });
-  const { session, token } = input.password !== undefined ? await verifyPassword(svc, app, user, input.password, create) : await create();
-  return { session, user, token };
+  const created = input.password !== undefined ? await verifyPassword(svc, app, user, input.password, create) : await create();
+  if (!created) throw await passwordNoLongerGood(svc, app, user);
+  return { session: created.session, user, token: created.token };
+}
+
+/** Why a write guarded by passwordStillGoodCondition did nothing: the user was disabled, or the password changed. */
+async function passwordNoLongerGood(svc: Services, app: App, user: User): Promise<CoreError> {
+  const current = await svc.shard(app).users.byId(app.id, user.id);
+  if (!current) return new CoreError("user_not_found", "User could not be found");
+  if (current.disabled) return new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  return new CoreError("wrong_password", "Password is invalid");
 }
 
 /** The live session and its user, or the error for a missing, expired or foreign one. */
@@ -126,9 +139,20 @@ export async function setSession(
   const change: { passwordCheckedAt?: number; expiresAt?: number | null } = {};
   const expiresAt = expiry(now, input.lifetimeSeconds);
   if (expiresAt !== undefined) change.expiresAt = expiresAt;
-  const update = () => svc.shard(app).sessions.updateStatement(session, input.password !== undefined ? { ...change, passwordCheckedAt: svc.now() } : change, now);
+  // A password check is recorded only while it still holds (see createSession).
+  const update = (checked?: CheckedUser) => {
+    const shard = svc.shard(app);
+    const condition = checked && shard.users.passwordStillGoodCondition(app.id, user.id, checked.passwordHash);
+    return shard.sessions.updateStatement(session, checked ? { ...change, passwordCheckedAt: svc.now() } : change, now, condition);
+  };
   const updated = input.password !== undefined ? await verifyPassword(svc, app, user, input.password, update) : await update();
-  if (!updated) throw new CoreError("session_token_invalid", "Session token is invalid");
+  if (!updated) {
+    // Another change took the token first; or, with a password, the password no longer holds.
+    const tokenInvalid = new CoreError("session_token_invalid", "Session token is invalid");
+    if (input.password === undefined) throw tokenInvalid;
+    const latest = await svc.shard(app).sessions.get(app.id, session.id);
+    throw latest?.tokenHash === session.tokenHash ? await passwordNoLongerGood(svc, app, user) : tokenInvalid;
+  }
   return { session: updated.session, user, token: updated.token };
 }
 

@@ -167,6 +167,13 @@ export class Table<Row extends object> {
     const values = rows.map((row) => sql`(${join(fields.map((f) => sql`${this.encode(f, row[f] === undefined ? this.defaults[f] : row[f])}`))})`);
     return sql`INSERT INTO ${raw(this.name)} (${raw(fields.map((f) => this.columns[f]).join(", "))}) VALUES ${join(values)}`;
   }
+
+  /** insert() of one row, only while `condition` holds (`INSERT … SELECT … WHERE`). */
+  insertIf(row: Partial<Row>, condition: Sql): Sql {
+    const fields = Object.keys(this.columns) as (keyof Row)[];
+    const values = join(fields.map((f) => sql`${this.encode(f, row[f] === undefined ? this.defaults[f] : row[f])}`));
+    return sql`INSERT INTO ${raw(this.name)} (${raw(fields.map((f) => this.columns[f]).join(", "))}) SELECT ${values} WHERE ${condition}`;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // as access tokens are (tokens.ts); every change draws a new token and is conditional on the old
 // one, so a token works once per change.
 import { constantTimeEqual, sha256Base64url } from "../lib/digest";
-import { type Database, inList, purgeChunk, raw, sql, type Statement } from "./db";
+import { andIf, type Database, inList, purgeChunk, raw, type Sql, sql, type Statement } from "./db";
 import { type SessionRow, sessions } from "./schema";
 import { newToken } from "./tokens";
 
@@ -13,11 +13,15 @@ const theSession = (appId: string, id: string) => sql`app_id = ${appId} AND id =
 export class SessionStore {
   constructor(private readonly db: Database) {}
 
-  /** A new session and its token, as a statement (awaited alone, or in a password check's batch). */
-  createStatement(row: Omit<SessionRow, "tokenHash" | "sequence">): Statement<{ session: SessionRow; token: string }> {
+  /**
+   * A new session and its token, as a statement (awaited alone, or in a password check's batch);
+   * with `condition`, only while it holds (null otherwise).
+   */
+  createStatement(row: Omit<SessionRow, "tokenHash" | "sequence">, condition?: Sql): Statement<{ session: SessionRow; token: string } | null> {
     const token = newToken(row.appId);
     const session = { ...row, tokenHash: sha256Base64url(token), sequence: 1 };
-    return this.db.statement(sessions.insert([session])).map(() => ({ session, token }));
+    const insert = condition ? sessions.insertIf(session, condition) : sessions.insert([session]);
+    return this.db.statement(insert).map((result) => (result.meta.changes === 1 ? { session, token } : null));
   }
 
   async get(appId: string, id: string): Promise<SessionRow | null> {
@@ -30,14 +34,20 @@ export class SessionStore {
 
   /**
    * Applies a change and draws a new token, only if the session still has `session.tokenHash`
-   * (null otherwise); a statement, awaited alone or in a password check's batch.
+   * and `condition`, when given, holds (null otherwise); a statement, awaited alone or in a
+   * password check's batch.
    */
-  updateStatement(session: SessionRow, change: { passwordCheckedAt?: number; expiresAt?: number | null }, now: number): Statement<{ session: SessionRow; token: string } | null> {
+  updateStatement(
+    session: SessionRow,
+    change: { passwordCheckedAt?: number; expiresAt?: number | null },
+    now: number,
+    condition?: Sql,
+  ): Statement<{ session: SessionRow; token: string } | null> {
     const token = newToken(session.appId);
     return this.db
       .rows(
         sql`UPDATE sessions SET ${sessions.set({ ...change, tokenHash: sha256Base64url(token), sequence: session.sequence + 1, changedAt: now })}
-        WHERE ${theSession(session.appId, session.id)} AND token_hash = ${session.tokenHash} RETURNING ${sessions.all}`,
+        WHERE ${theSession(session.appId, session.id)} AND token_hash = ${session.tokenHash}${andIf(condition)} RETURNING ${sessions.all}`,
         sessions.row,
       )
       .map((rows) => (rows[0] ? { session: rows[0], token } : null));

@@ -84,6 +84,14 @@ export class UserStore {
   }
 
   /**
+   * SQL true while the user is enabled and still has the hash a password was just checked
+   * against: the guard for what a correct password earns (a session), as for a token.
+   */
+  passwordStillGoodCondition(appId: string, userId: string, passwordHash: string) {
+    return sql`EXISTS (SELECT 1 FROM users WHERE app_id = ${appId} AND id = ${userId} AND disabled = 0 AND password_hash = ${passwordHash})`;
+  }
+
+  /**
    * SQL true while the user still has `passwordHash` (null: no password): the guard for a write
    * that was decided on the hash it read, so that a change landing in between is not overwritten.
    */

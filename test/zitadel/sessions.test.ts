@@ -5,6 +5,9 @@ import { createScheduledController, env } from "cloudflare:test";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { sha256Base64url } from "../../src/lib/digest";
+import { createServices } from "../../src/core/services";
+import { createSession as coreCreateSession, setSession as coreSetSession } from "../../src/core/sessions";
+import { PasswordHasher } from "../../src/core/passwords";
 import { signIn, everyShard } from "../helpers";
 import { addHuman, expectOk, expectZitadelError, PASSWORD, rest, zitadelApp, type ZitadelApp } from "./helpers";
 
@@ -177,5 +180,53 @@ describe("daily clean-up", () => {
     await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env);
     const ids = (await everyShard.prepare("SELECT id FROM sessions WHERE app_id = ?").bind(app.appId).all<{ id: string }>()).results.map((r) => r.id).sort();
     expect(ids).toEqual([live.sessionId, forever.sessionId].sort());
+  });
+});
+
+describe("a password change or deactivation racing a session's password check", () => {
+  // The change lands while the password is being compared (the hasher is wrapped): the session
+  // must not outlive the change that was meant to remove it, as a token does not (test/kii/signin.test.ts).
+  async function whileCompared(app: ZitadelApp, userId: string, change: () => Promise<unknown>) {
+    const svc = createServices(env);
+    const stored = (await svc.apps.get(app.appId))!;
+    const verify = svc.hasher.verify.bind(svc.hasher);
+    svc.hasher.verify = async (password, phc) => {
+      const ok = await verify(password, phc);
+      await change();
+      return ok;
+    };
+    return { svc, stored, principal: { kind: "admin" as const, appId: app.appId }, userId };
+  }
+  const kindOf = (e: unknown) => (e as { kind?: string }).kind;
+  const sessionsOf = (userId: string) => everyShard.prepare("SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?").bind(userId).first<number>("n");
+
+  it("CreateSession stores nothing when the password changed or the user was deactivated meanwhile", async () => {
+    const app = await zitadelApp();
+    const cases: [string, (id: string) => Promise<unknown>][] = [
+      ["wrong_password", (id) => rest(`/users/${id}/password`, { token: app.admin, json: { newPassword: { password: "Another-horse-8" } } })],
+      ["user_disabled", (id) => rest(`/users/${id}/deactivate`, { token: app.admin, json: {} })],
+      ["created", async () => {}],
+    ];
+    for (const [expected, change] of cases) {
+      const user = await addHuman(app);
+      const { svc, stored, principal } = await whileCompared(app, user.userId, () => change(user.userId));
+      const outcome = await coreCreateSession(svc, stored, principal, { user: { by: "id", value: user.userId }, password: PASSWORD }).then(() => "created", kindOf);
+      expect([outcome, await sessionsOf(user.userId)]).toEqual([expected, expected === "created" ? 1 : 0]);
+    }
+  });
+
+  it("SetSession records no password check when the password changed meanwhile", async () => {
+    const app = await zitadelApp();
+    const user = await addHuman(app);
+    const created = await expectOk<Created>(await createSession(app, { user: { userId: user.userId } }));
+    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
+    // A bare UPDATE of the hash, which leaves the session in place: only the condition stops the check.
+    const { svc, stored, principal } = await whileCompared(app, user.userId, () =>
+      everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, user.userId).run(),
+    );
+    const outcome = await coreSetSession(svc, stored, principal, { sessionId: created.sessionId, sessionToken: created.sessionToken, password: PASSWORD }).then(() => "set", kindOf);
+    expect(outcome).toBe("wrong_password");
+    const row = await everyShard.prepare("SELECT password_checked_at, token_hash FROM sessions WHERE id = ?").bind(created.sessionId).first<{ password_checked_at: number | null; token_hash: string }>();
+    expect(row).toEqual({ password_checked_at: null, token_hash: sha256Base64url(created.sessionToken) });
   });
 });
