@@ -142,14 +142,14 @@ const packageOf = (path) => {
 };
 
 /**
- * Builds the Worker as `wrangler deploy --dry-run` would upload it, and reports its size and gzip
+ * Builds the Worker as `wrangler deploy --dry-run [--env ENV]` would upload it, and reports its size and gzip
  * size and which packages its bytes come from (esbuild's metafile: bytes each input contributes
  * to the minified output).
  */
-export async function bundleReport({ wrangler, cwd, outdir, config, top = 12 }) {
+export async function bundleReport({ wrangler, cwd, outdir, config, env, top = 12 }) {
   const metafile = join(outdir, "meta.json");
   const output = await new Promise((resolve, reject) => {
-    const args = ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, ...(config ? ["--config", config] : [])];
+    const args = ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, ...(config ? ["--config", config] : []), ...(env ? ["--env", env] : [])];
     const child = spawn(wrangler, args, { cwd, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d) => (output += d));

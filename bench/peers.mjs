@@ -174,7 +174,7 @@ try {
   await peer.stop();
   await latchkey.stop();
   // Bundles, as `wrangler deploy --dry-run` builds them (after the servers stopped: no load).
-  const ours = await bundleReport({ wrangler, cwd: root, outdir: join(persistTo, "bundle-latchkey"), top: 6 });
+  const ours = await bundleReport({ wrangler, cwd: root, outdir: join(persistTo, "bundle-latchkey"), env: "production", top: 6 });
   const theirs = await bundleReport({ wrangler, cwd: peerDir, outdir: join(persistTo, "bundle-peer"), top: 6 });
   console.log(`\nWorker bundle, gzip (wrangler's figure): Latchkey ${ours.wranglerGzipKiB} KiB, Better Auth peer ${theirs.wranglerGzipKiB} KiB (gzip -9: ${kib(ours.gzip)} and ${kib(theirs.gzip)})`);
   printBundle("Better Auth peer bundle", theirs);
