@@ -103,6 +103,20 @@ export default {
         ]);
         return ok();
       }
+      // What a successful Latchkey sign-in must do, in its order: count the per-IP limit while the
+      // user is read; reserve the attempt (a D1 write) before the compare; one scrypt; then the end
+      // of the failure run and the token, one D1 batch. The floor under the sign-in figure.
+      case "/signin-io": {
+        await ready(env.DB);
+        await Promise.all([env.COUNTER.get(env.COUNTER.idFromName("signin-ip")).hit(Date.now()), env.DB.prepare("SELECT * FROM rows WHERE id = ?").bind("a").first()]);
+        await env.DB.prepare("INSERT INTO rows (id, body) VALUES ('guard', '1') ON CONFLICT (id) DO UPDATE SET body = body || '1'").run();
+        scryptSync("bench password 1", "0123456789abcdef", 32, SCRYPT);
+        await env.DB.batch([
+          env.DB.prepare("UPDATE rows SET body = '' WHERE id = 'guard'"),
+          env.DB.prepare("INSERT INTO rows (id, body) VALUES (?, '') ON CONFLICT (id) DO NOTHING").bind(`token-${crypto.randomUUID()}`),
+        ]);
+        return ok();
+      }
       case "/queue-send":
         await env.QUEUE.send({ at: Date.now() });
         return ok();
