@@ -94,11 +94,14 @@ export async function createSession(
   return { session: created.session, user, token: created.token };
 }
 
-/** Why a write guarded by passwordStillGoodCondition did nothing: the user was disabled, or the password changed. */
+/** Why a write guarded by passwordStillGoodCondition did nothing: the user was disabled or locked, or the password changed. */
 async function passwordNoLongerGood(svc: Services, app: App, user: User): Promise<CoreError> {
-  const current = await svc.shard(app).users.byId(app.id, user.id);
+  const shard = svc.shard(app);
+  const [current, guard] = await Promise.all([shard.users.byId(app.id, user.id), shard.guards.get(app.id, user.id)]);
   if (!current) return new CoreError("user_not_found", "User could not be found");
   if (current.disabled) return new CoreError("user_disabled", "The user is disabled", { userID: user.id });
+  // As a password check that meets a lock answers (verifyPassword).
+  if (guard?.adminLocked) return new CoreError("wrong_password", "Password is invalid", { locked: true });
   return new CoreError("wrong_password", "Password is invalid");
 }
 

@@ -9,6 +9,7 @@ import { sha256Base64url } from "../lib/digest";
 import { randomToken } from "../lib/random";
 import { andIf, type Database, purgeChunk, type Sql, sql, Statement } from "./db";
 import { accessTokens } from "./schema";
+import { passwordStillGood } from "./users";
 
 /** A new token for the app: its id, then 256 random bits (the hash covers both). */
 export const newToken = (appId: string) => `${appId}.${randomToken(32)}`;
@@ -44,9 +45,10 @@ export class TokenStore {
   }
 
   /**
-   * Issues a user token only if, at the moment of the insert, the user is enabled and still has
-   * `passwordHash`. One statement, so a password change or a disable that lands between the
-   * password check and this insert (and revokes the user's tokens) cannot be outlived by it.
+   * Issues a user token only if, at the moment of the insert, the user is enabled, not locked by
+   * an admin, and still has `passwordHash`. One statement, so a password change, a disable or a
+   * lock that lands between the password check and this insert (and revokes the user's tokens)
+   * cannot be outlived by it.
    * A statement, to run in the batch of the sign-in's other writes: the token, or null when it
    * was not issued.
    */
@@ -55,7 +57,7 @@ export class TokenStore {
     return this.db
       .statement(sql`INSERT INTO access_tokens (token_hash, app_id, user_id, expires_at, created_at)
       SELECT ${sha256Base64url(token)}, ${grant.appId}, ${grant.userId}, ${grant.expiresAt}, ${now}
-      WHERE EXISTS (SELECT 1 FROM users WHERE app_id = ${grant.appId} AND id = ${grant.userId} AND disabled = 0 AND password_hash = ${passwordHash})`)
+      WHERE ${passwordStillGood(grant.appId, grant.userId, passwordHash)}`)
       .map((result) => (result.meta.changes === 1 ? token : null));
   }
 

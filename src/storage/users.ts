@@ -14,6 +14,11 @@ export const emailKey = (email: string) => email.toLowerCase();
 /** The user (app, id) of a WHERE clause. */
 const theUser = (appId: string, id: string) => sql`app_id = ${appId} AND id = ${id}`;
 
+/** UserStore.passwordStillGoodCondition, for the stores whose writes it guards (tokens.ts). */
+export const passwordStillGood = (appId: string, userId: string, passwordHash: string) =>
+  sql`EXISTS (SELECT 1 FROM users WHERE app_id = ${appId} AND id = ${userId} AND disabled = 0 AND password_hash = ${passwordHash})
+    AND NOT EXISTS (SELECT 1 FROM sign_in_guards WHERE app_id = ${appId} AND user_id = ${userId} AND admin_locked = 1)`;
+
 export class UserStore {
   constructor(private readonly db: Database) {}
 
@@ -84,11 +89,13 @@ export class UserStore {
   }
 
   /**
-   * SQL true while the user is enabled and still has the hash a password was just checked
-   * against: the guard for what a correct password earns (a session), as for a token.
+   * SQL true while the user is enabled, not locked by an admin, and still has the hash a password
+   * was just checked against: the guard for what a correct password earns (a token, a session).
+   * Each of those changes removes the user's tokens and sessions; one that lands while the
+   * password is compared must not be followed by a token or session it never saw.
    */
   passwordStillGoodCondition(appId: string, userId: string, passwordHash: string) {
-    return sql`EXISTS (SELECT 1 FROM users WHERE app_id = ${appId} AND id = ${userId} AND disabled = 0 AND password_hash = ${passwordHash})`;
+    return passwordStillGood(appId, userId, passwordHash);
   }
 
   /**

@@ -431,6 +431,18 @@ describe("a password change or disable racing a sign-in", () => {
     expect(result).toEqual({ outcome: "user_disabled", tokens: 0 });
   });
 
+  it("signIn issues no token when an admin locks the user while the password is compared", async () => {
+    const result = await changedWhileCompared(async (id) => {
+      const row = await everyShard.prepare("SELECT app_id FROM users WHERE id = ?").bind(id).first<{ app_id: string }>();
+      await everyShard
+        .prepare("INSERT INTO sign_in_guards (app_id, user_id, admin_locked) VALUES (?, ?, 1) ON CONFLICT (app_id, user_id) DO UPDATE SET admin_locked = 1")
+        .bind(row!.app_id, id)
+        .run();
+    });
+    // Kii answers a locked account as a wrong password.
+    expect(result).toEqual({ outcome: "wrong_password", tokens: 0 });
+  });
+
   it("signIn issues the token when nothing changes while the password is compared", async () => {
     const result = await changedWhileCompared(async () => {});
     expect(result).toEqual({ outcome: "issued", tokens: 1 });

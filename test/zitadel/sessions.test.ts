@@ -200,17 +200,21 @@ describe("a password change or deactivation racing a session's password check", 
   const kindOf = (e: unknown) => (e as { kind?: string }).kind;
   const sessionsOf = (userId: string) => everyShard.prepare("SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?").bind(userId).first<number>("n");
 
-  it("CreateSession stores nothing when the password changed or the user was deactivated meanwhile", async () => {
+  it("CreateSession stores nothing when the password changed, or the user was deactivated or locked, meanwhile", async () => {
     const app = await zitadelApp();
-    const cases: [string, (id: string) => Promise<unknown>][] = [
+    const cases: [string, (id: string) => Promise<Response | null>][] = [
       ["wrong_password", (id) => rest(`/users/${id}/password`, { token: app.admin, json: { newPassword: { password: "Another-horse-8" } } })],
       ["user_disabled", (id) => rest(`/users/${id}/deactivate`, { token: app.admin, json: {} })],
-      ["created", async () => {}],
+      ["wrong_password locked", (id) => rest(`/users/${id}/lock`, { token: app.admin, json: {} })],
+      ["created", async () => null],
     ];
     for (const [expected, change] of cases) {
       const user = await addHuman(app);
-      const { svc, stored, principal } = await whileCompared(app, user.userId, () => change(user.userId));
-      const outcome = await coreCreateSession(svc, stored, principal, { user: { by: "id", value: user.userId }, password: PASSWORD }).then(() => "created", kindOf);
+      const { svc, stored, principal } = await whileCompared(app, user.userId, async () => expect((await change(user.userId))?.status ?? 200).toBe(200));
+      const outcome = await coreCreateSession(svc, stored, principal, { user: { by: "id", value: user.userId }, password: PASSWORD }).then(
+        () => "created",
+        (e: { kind?: string; details?: { locked?: boolean } }) => (e.details?.locked ? `${e.kind} locked` : e.kind),
+      );
       expect([outcome, await sessionsOf(user.userId)]).toEqual([expected, expected === "created" ? 1 : 0]);
     }
   });
