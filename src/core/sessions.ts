@@ -71,9 +71,9 @@ export async function createSession(
     if (input.password !== undefined) signInFailed(svc, app, null, "unknown_user");
     throw new CoreError("user_not_found", "User could not be found");
   }
-  // With a password: stored only while the user is enabled and has the hash it was checked
-  // against, so a change or a deactivation that lands during the check (and removes the user's
-  // sessions) is not followed by a session it never saw, as for a token (core/users.ts).
+  // With a password: stored only while the user is enabled, not locked by an admin, and has the
+  // hash it was checked against, so a change, deactivation or lock that lands during the check
+  // (and removes the user's sessions) is not followed by a session it never saw, as for a token.
   const create = (checked?: CheckedUser) => {
     const checkedAt = svc.now();
     const shard = svc.shard(app);
