@@ -44,34 +44,40 @@ export interface Registration {
   changeRequired?: boolean;
 }
 
-/** `caller`: who asks and from where, for the per-IP registration limit (checked before anything else). */
+/**
+ * `caller`: who asks and from where, for the per-IP registration limit, which answers before
+ * anything else. The look-up of a taken id, name or address runs beside the limit: it only
+ * reads, so a refused request still changes nothing, and it is looked at once the limit allows.
+ */
 export async function register(svc: Services, app: App, input: Registration, caller?: AnonymousCaller): Promise<User> {
   const shard = svc.shard(app);
-  if (caller) await throttleAnonymous(svc, app, "register", caller);
-  if (input.userId !== undefined && !isValidUserId(input.userId)) {
+  const now = svc.now();
+  const limited = caller ? throttleAnonymous(svc, app, "register", caller) : undefined;
+  const validId = input.userId === undefined || isValidUserId(input.userId);
+  const named = Boolean(input.loginName || input.email || input.phone);
+  const row = newUserRow(app, input, null, now);
+  const taken = validId && named ? shard.users.conflict(row) : undefined;
+  // Settled below, or left unread when the limit or the input is refused.
+  taken?.catch(() => {});
+  await limited;
+  if (!validId) {
     throw new CoreError("invalid_input", "userId may contain only letters, digits, '.', '_', '@' and '-', and must not be \"me\"", { field: "userId" });
   }
-  if (!input.loginName && !input.email && !input.phone) {
-    throw new CoreError("invalid_input", "A login name, email address or phone number is required", { field: "loginName" });
-  }
-  let passwordHash: string | null = null;
+  if (!named) throw new CoreError("invalid_input", "A login name, email address or phone number is required", { field: "loginName" });
   if (input.password !== undefined) {
     await enforcePasswordPolicy(input.password, app.settings.passwordPolicy);
   } else if (input.passwordHash !== undefined) {
-    passwordHash = acceptImportedHash(input.passwordHash, input.hashFormat, input.hashParams);
+    row.passwordHash = acceptImportedHash(input.passwordHash, input.hashFormat, input.hashParams);
   }
-  const now = svc.now();
-  const row = newUserRow(app, input, passwordHash, now);
-  const taken = await shard.users.conflict(row);
-  if (taken) throw userExists(taken);
+  const field = await taken;
+  if (field) throw userExists(field);
   // Hash only once we know the insert can succeed: the hash is the expensive part.
   if (input.password !== undefined) {
     row.passwordHash = await svc.hasher.hash(input.password);
     row.passwordChangedAt = now;
   }
-  if (!(await shard.users.insert(row))) throw userExists((await shard.users.conflict(row)) ?? "loginName");
-  const user = await shard.users.byId(app.id, row.id);
-  if (!user) throw new Error("registered user vanished");
+  const user = await shard.users.insertReturning(row);
+  if (!user) throw userExists((await shard.users.conflict(row)) ?? "loginName");
   return user;
 }
 

@@ -71,10 +71,10 @@ export class UserStore {
     return null;
   }
 
-  /** Inserts the user; false when a unique field (id, login name, email, phone) of the app was taken meanwhile. */
-  async insert(user: NewUser): Promise<boolean> {
-    const rows = await this.insertManyStatement([user]);
-    return rows.length === 1;
+  /** Inserts the user and answers the row as stored; null when a unique field (id, login name, email, phone) of the app was taken meanwhile. */
+  async insertReturning(user: NewUser): Promise<User | null> {
+    const rows = await this.db.rows(sql`${users.insert([user], "internalId")} ON CONFLICT DO NOTHING RETURNING ${users.all}`, users.row);
+    return rows[0] ?? null;
   }
 
   /**

@@ -98,6 +98,24 @@ describe("per-IP registration throttle", () => {
     expect((await registerFrom(app, "203.0.113.21")).status).toBe(201);
   });
 
+  it("once the limit is used, answers 429 whatever else is wrong with the request, and registers nobody", async () => {
+    const app = await createApp({ rateLimits: { registerPerIp: { limit: 1, windowSeconds: 60 } } });
+    const ip = "203.0.113.24";
+    const taken = unique("taken");
+    const send = (json: Record<string, unknown>) =>
+      call(`/api/apps/${app.appId}/users`, { method: "POST", headers: fromIp(app, ip, { "Content-Type": "application/vnd.kii.RegistrationRequest+json" }), json });
+    expect((await send({ loginName: taken, password: PASSWORD })).status).toBe(201);
+    const fresh = unique("fresh");
+    for (const json of [{ loginName: taken, password: PASSWORD }, { loginName: fresh, password: "short" }, { loginName: fresh, password: PASSWORD }]) {
+      await expectKiiError(await send(json), 429, "TOO_MANY_REQUESTS", "TooManyRequestsException");
+    }
+    const svc = createServices(env);
+    const stored = (await svc.apps.get(app.appId))!;
+    expect(await svc.shard(stored).users.byLoginName(app.appId, fresh)).toBeNull();
+    const core = await register(svc, stored, { userId: "me", loginName: fresh, password: PASSWORD }, { principal: null, clientIp: ip }).catch((e: { kind: string }) => e.kind);
+    expect(core).toBe("rate_limited");
+  });
+
   it("does not throttle the app's admin", async () => {
     const app = await createApp({ rateLimits: { registerPerIp: { limit: 1, windowSeconds: 60 } } });
     const admin = await adminToken(app);

@@ -57,7 +57,7 @@ describe("a registration that loses a race on a unique field", () => {
     const app = await createApp();
     const users = new UserStore(openDatabase(await shardOf(app)));
     const row = (id: string) => ({ id, appId: app.appId, loginName: "racer", loginNameKey: "racer", createdAt: 1, changedAt: 1 });
-    expect(await users.insert(row("1001"))).toBe(true);
-    expect(await users.insert(row("1002"))).toBe(false);
+    expect(await users.insertReturning(row("1001"))).toMatchObject({ id: "1001" });
+    expect(await users.insertReturning(row("1002"))).toBeNull();
   });
 });
