@@ -2,6 +2,7 @@
 // anonymous sign-in and registration. authenticate() calls checkPassword; faces never see the
 // guard itself, only the outcome.
 import type { App } from "../storage/apps";
+import type { LimitRule } from "../storage/limiter";
 import type { User } from "../storage/users";
 import { CoreError } from "./errors";
 import { emitEvent } from "./events";
@@ -52,20 +53,35 @@ export interface AnonymousCaller {
   clientIp: string | null;
 }
 
+/** A per-IP limit: the key of its counter and its rule. */
+export interface IpLimit {
+  key: string;
+  rule: LimitRule;
+}
+
+/**
+ * The per-IP limit an anonymous sign-in or registration counts under; none for the app's own
+ * backend (an app admin token), which acts for many users and is exempt, as for resets.
+ */
+export function anonymousLimit(app: App, action: "sign_in" | "register", caller: AnonymousCaller): IpLimit | null {
+  if (isAppAdmin(caller.principal, app) || !caller.clientIp) return null;
+  return action === "sign_in"
+    ? { key: `signin-ip:${app.id}:${caller.clientIp}`, rule: app.settings.rateLimits.signInPerIp }
+    : { key: `register-ip:${app.id}:${caller.clientIp}`, rule: app.settings.rateLimits.registerPerIp };
+}
+
+export const throttled = (action: "sign_in" | "register", retryAfterSeconds: number) =>
+  new CoreError("rate_limited", action === "sign_in" ? "Too many sign-in attempts; try again later" : "Too many registrations; try again later", { retryAfterSeconds });
+
 /**
  * Per-IP limits on anonymous sign-in and registration, counted before anything is looked up or
  * hashed, so known and unknown identifiers are limited alike and a refused request costs no hash.
- * The app's own backend (an app admin token) acts for many users and is exempt, as for resets.
  */
 export async function throttleAnonymous(svc: Services, app: App, action: "sign_in" | "register", caller: AnonymousCaller): Promise<void> {
-  if (isAppAdmin(caller.principal, app) || !caller.clientIp) return;
-  const rule = action === "sign_in" ? app.settings.rateLimits.signInPerIp : app.settings.rateLimits.registerPerIp;
-  const decision = await svc.limits.hit(`${action === "sign_in" ? "signin-ip" : "register-ip"}:${app.id}:${caller.clientIp}`, rule);
-  if (!decision.allowed) {
-    throw new CoreError("rate_limited", action === "sign_in" ? "Too many sign-in attempts; try again later" : "Too many registrations; try again later", {
-      retryAfterSeconds: decision.retryAfterSeconds,
-    });
-  }
+  const limit = anonymousLimit(app, action, caller);
+  if (!limit) return;
+  const decision = await svc.limits.hit(limit.key, limit.rule);
+  if (!decision.allowed) throw throttled(action, decision.retryAfterSeconds);
 }
 
 /** The state both dialects show (ZITADEL's UserState): inactive = Kii disabled. */

@@ -15,7 +15,7 @@ import { enforcePasswordPolicy } from "./policy";
 import { numericId } from "../lib/random";
 import type { Services } from "./services";
 import { appMoving, ensureControlReady, ensureShardReady } from "./shards";
-import type { Statement } from "../storage/db";
+import { isUniqueViolation, type Statement } from "../storage/db";
 import { type TokenCheck, tokenApp } from "../storage/tokens";
 
 /** A user of the app by id, or null. */
@@ -44,15 +44,23 @@ export interface Registration {
   changeRequired?: boolean;
 }
 
-/**
- * `caller`: who asks and from where, for the per-IP registration limit, which answers before
- * anything else. The look-up of a taken id, name or address runs beside the limit: it only
- * reads, so a refused request still changes nothing, and it is looked at once the limit allows.
- */
-export async function register(svc: Services, app: App, input: Registration, caller?: AnonymousCaller): Promise<User> {
+/** What a registration does around the user's own insert (core/verification.ts). */
+export interface RegisterSteps {
+  /**
+   * Counts the request's limits. It goes first: only the look-up of a taken id, name or address
+   * runs beside it (a read, so a refused request still changes nothing), and it is looked at, and
+   * anything else done, only once the limits allow.
+   */
+  limit?: () => Promise<void>;
+  /** Writes for the new user that go in the insert's batch, after it: one transaction, so they land only with the user. */
+  alongside?: (user: NewUser) => Statement<unknown>[];
+}
+
+/** Registers a user: the new row as stored, and the results of the steps' `alongside` writes. */
+export async function register(svc: Services, app: App, input: Registration, steps: RegisterSteps = {}): Promise<{ user: User; alongside: unknown[] }> {
   const shard = svc.shard(app);
   const now = svc.now();
-  const limited = caller ? throttleAnonymous(svc, app, "register", caller) : undefined;
+  const limited = steps.limit?.();
   const validId = input.userId === undefined || isValidUserId(input.userId);
   const named = Boolean(input.loginName || input.email || input.phone);
   const row = newUserRow(app, input, null, now);
@@ -76,9 +84,18 @@ export async function register(svc: Services, app: App, input: Registration, cal
     row.passwordHash = await svc.hasher.hash(input.password);
     row.passwordChangedAt = now;
   }
-  const user = await shard.users.insertReturning(row);
-  if (!user) throw userExists((await shard.users.conflict(row)) ?? "loginName");
-  return user;
+  let results: unknown[];
+  try {
+    results = await shard.db.batch([shard.users.insertStatement(row), ...(steps.alongside?.(row) ?? [])]);
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    // A racing registration took a field since the look-up; the batch wrote nothing.
+    throw userExists((await shard.users.conflict(row)) ?? "loginName");
+  }
+  const [inserted, ...alongside] = results;
+  const user = (inserted as User[])[0];
+  if (!user) throw new Error("registered user vanished");
+  return { user, alongside };
 }
 
 /** The row of a new user (registration and bulk import); the password hash is decided by the caller. */

@@ -8,14 +8,16 @@
 // stored as hashes, expiring, single use, superseded by a newer code, at most five guesses
 // evaluated per code even under concurrency, and per-address send limits shared by both dialects.
 import type { App } from "../storage/apps";
-import type { User } from "../storage/users";
+import type { NewUser, User } from "../storage/users";
 import type { AddressChannel, VerificationKind } from "../storage/verification";
-import type { Channel, TemplateName } from "../delivery/message";
+import type { Channel, DeliveryMessage, TemplateName } from "../delivery/message";
+import { isUniqueViolation, type Statement } from "../storage/db";
+import type { LimitRule } from "../storage/limiter";
 import { pickLocale } from "../i18n/locale";
 import { DIGITS, randomString, readableToken, UPPER_ALNUM } from "../lib/random";
 import { CoreError } from "./errors";
 import { actorOf, emitEvent } from "./events";
-import { type AnonymousCaller, throttleAnonymous } from "./lockout";
+import { type AnonymousCaller, anonymousLimit, throttled } from "./lockout";
 import { describeRef, E164, EMAIL, findUser, isAppAdmin, mayActOn, type Principal, type UserRef, viewUser } from "./identity";
 import type { ChangeDetails } from "./reset";
 import type { Services, ShardStores } from "./services";
@@ -58,15 +60,13 @@ export interface VerificationResult extends ChangeDetails {
 }
 
 const messageChannel = (channel: AddressChannel): Channel => (channel === "email" ? "email" : "sms");
-const addressOf = (user: User, channel: AddressChannel) => (channel === "email" ? user.email : user.phone);
+const addressOf = (user: { email?: string | null; phone?: string | null }, channel: AddressChannel) => (channel === "email" ? user.email : user.phone) ?? null;
 const verifiedOf = (user: User, channel: AddressChannel) => (channel === "email" ? user.emailVerified : user.phoneVerified);
 const sameAddress = (channel: AddressChannel, a: string | null, b: string | null) =>
   a !== null && b !== null && (channel === "email" ? a.toLowerCase() === b.toLowerCase() : a === b);
 
 const addressTaken = (channel: AddressChannel) =>
   new CoreError("user_exists", "Another user already has this address", { field: channel === "email" ? "emailAddress" : "phoneNumber" });
-/** D1 reports a unique-index conflict (an address taken by a racing request) as a SQLite error. */
-const isUniqueViolation = (e: unknown) => /UNIQUE constraint failed/i.test(String(e instanceof Error ? `${e.message} ${String(e.cause ?? "")}` : e));
 
 function newCode(channel: AddressChannel, dialect: Dialect): { kind: VerificationKind; code: string } {
   if (channel === "phone") return { kind: "pin", code: randomString(6, DIGITS) };
@@ -78,16 +78,24 @@ function ttlSeconds(app: App, kind: VerificationKind): number {
   return kind === "link" ? c.emailLinkTtlSeconds : kind === "pin" ? c.smsPinTtlSeconds : c.zitadelCodeTtlSeconds;
 }
 
-async function enforceLimit(svc: Services, key: string, rule: { limit: number; windowSeconds: number }) {
+const sendsRefused = (retryAfterSeconds: number) => new CoreError("rate_limited", "Too many verification messages; try again later", { retryAfterSeconds });
+
+async function enforceLimit(svc: Services, key: string, rule: LimitRule) {
   const decision = await svc.limits.hit(key, rule);
-  if (!decision.allowed) {
-    throw new CoreError("rate_limited", "Too many verification messages; try again later", { retryAfterSeconds: decision.retryAfterSeconds });
-  }
+  if (!decision.allowed) throw sendsRefused(decision.retryAfterSeconds);
 }
 
-/** Counts one message to `address` (per app and channel, in both dialects alike). */
-const countSend = (svc: Services, app: App, channel: AddressChannel, address: string) =>
-  enforceLimit(svc, `verify-addr:${app.id}:${channel}:${address.toLowerCase()}`, app.settings.rateLimits.verifyPerAddress);
+/** The per-address limit on messages to `address` (per app and channel, in both dialects alike). */
+const sendLimit = (app: App, channel: AddressChannel, address: string) => ({
+  key: `verify-addr:${app.id}:${channel}:${address.toLowerCase()}`,
+  rule: app.settings.rateLimits.verifyPerAddress,
+});
+
+/** Counts one message to `address`. */
+const countSend = (svc: Services, app: App, channel: AddressChannel, address: string) => {
+  const { key, rule } = sendLimit(app, channel, address);
+  return enforceLimit(svc, key, rule);
+};
 
 /** Who may choose how a code travels: returnCode and a caller's URL template are for the app's admin. */
 function checkDelivery(app: App, principal: Principal | null, intent: AddressIntent) {
@@ -113,6 +121,54 @@ function checkAddress(channel: AddressChannel, address: string) {
  * Issues a code for `address` and sends or returns it. `alsoRun` are statements for the same
  * batch (the address change that the code is for). The per-address limit must have been counted.
  */
+/** A new code for one address: its statement for the caller's batch, and what to do once that batch has landed. */
+interface PreparedCode {
+  statement: Statement<unknown>;
+  /** The message to queue (send), or the code for the caller (returnCode). */
+  message: DeliveryMessage | null;
+  code?: string;
+}
+
+/**
+ * Draws a code for the address and composes its message, before anything is written: a message
+ * that fails to render leaves no code behind that was never sent.
+ */
+function prepareCode(
+  svc: Services,
+  app: App,
+  user: Pick<User, "id" | "locale">,
+  channel: AddressChannel,
+  address: string,
+  delivery: VerificationDelivery,
+  ctx: VerificationContext,
+  now: number,
+): PreparedCode {
+  const { kind, code } = newCode(channel, ctx.dialect);
+  const ttl = ttlSeconds(app, kind);
+  const statement = svc.shard(app).verifications.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now);
+  if (delivery.via === "return") return { statement, message: null, code };
+  let template: TemplateName = "verify_sms_code";
+  let link = "";
+  if (channel === "email") {
+    template = kind === "link" ? "verify_email_link" : "verify_email_code";
+    link =
+      delivery.urlTemplate !== undefined
+        ? renderUrlTemplate(delivery.urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
+        : hostedVerifyLink(linkOrigin(app, ctx.origin), app, user.id, code);
+  }
+  const message = svc.notifier.compose({
+    appId: app.id,
+    userId: user.id,
+    channel: messageChannel(channel),
+    to: address,
+    template,
+    locale: pickLocale(user.locale, app.settings.defaultLocale),
+    vars: { appName: app.name, ttlSeconds: ttl, code, link },
+    templates: app.settings.templates,
+  });
+  return { statement, message };
+}
+
 async function issue(
   svc: Services,
   app: App,
@@ -125,40 +181,20 @@ async function issue(
 ): Promise<VerificationResult> {
   const shard = svc.shard(app);
   const now = svc.now();
-  const { kind, code } = newCode(channel, ctx.dialect);
-  const ttl = ttlSeconds(app, kind);
-  let template: TemplateName = "verify_sms_code";
-  let link = "";
-  if (channel === "email") {
-    template = kind === "link" ? "verify_email_link" : "verify_email_code";
-    link =
-      delivery.via === "send" && delivery.urlTemplate !== undefined
-        ? renderUrlTemplate(delivery.urlTemplate, { UserID: user.id, Code: code, OrgID: app.orgId })
-        : hostedVerifyLink(linkOrigin(app, ctx.origin), app, user.id, code);
-  }
+  const prepared = prepareCode(svc, app, user, channel, address, delivery, ctx, now);
   const v = shard.verifications;
   const change =
     alsoRun === "bump" ? v.bumpStatement(app.id, user.id, now) : v.setAddressStatement(app.id, user.id, channel, address, false, now);
   let changed;
   try {
-    [, changed] = await shard.db.batch([v.issueStatement(app.id, user.id, channel, address, kind, code, ttl, now), change]);
+    [, changed] = await shard.db.batch([prepared.statement, change]);
   } catch (e) {
     if (isUniqueViolation(e)) throw addressTaken(channel);
     throw e;
   }
   const sequence = changed[0]?.sequence ?? user.sequence + 1;
-  if (delivery.via === "return") return { sequence, changedAt: now, code };
-  await svc.notifier.send({
-    appId: app.id,
-    userId: user.id,
-    channel: messageChannel(channel),
-    to: address,
-    template,
-    locale: pickLocale(user.locale, app.settings.defaultLocale),
-    vars: { appName: app.name, ttlSeconds: ttl, code, link },
-    templates: app.settings.templates,
-  });
-  return { sequence, changedAt: now };
+  if (prepared.message) await svc.notifier.enqueue(prepared.message);
+  return prepared.code === undefined ? { sequence, changedAt: now } : { sequence, changedAt: now, code: prepared.code };
 }
 
 export interface RegisteredUser {
@@ -179,39 +215,72 @@ export async function registerWithVerification(
   ctx: VerificationContext,
   plan?: Partial<Record<AddressChannel, AddressIntent>>,
 ): Promise<RegisteredUser> {
-  if (ctx.throttle) await throttleAnonymous(svc, app, "register", ctx.throttle);
+  const shard = svc.shard(app);
+  const ipLimit = ctx.throttle ? anonymousLimit(app, "register", ctx.throttle) : null;
   const intents: Partial<Record<AddressChannel, AddressIntent>> = {};
-  for (const channel of ["email", "phone"] as const) {
-    const address = channel === "email" ? input.email : input.phone;
-    if (!address) continue;
-    const intent = plan?.[channel] ?? (app.settings.verification[channel] === "trusted" && ctx.dialect === "kii" ? "verified" : { via: "send" });
-    if (plan?.[channel]) checkDelivery(app, ctx.principal, intent);
-    intents[channel] = intent;
+  // A request that may not ask what it asks is refused once the per-IP limit has counted it.
+  let refusal: unknown = null;
+  try {
+    for (const channel of ["email", "phone"] as const) {
+      const address = channel === "email" ? input.email : input.phone;
+      if (!address) continue;
+      const intent = plan?.[channel] ?? (app.settings.verification[channel] === "trusted" && ctx.dialect === "kii" ? "verified" : { via: "send" });
+      if (plan?.[channel]) checkDelivery(app, ctx.principal, intent);
+      intents[channel] = intent;
+    }
+  } catch (e) {
+    refusal = e;
+    for (const channel of ["email", "phone"] as const) delete intents[channel];
   }
-  // Counted before the user exists: a refused send creates nothing.
+  // The per-IP limit and each address's send limit, asked at once (Limits.hitAll: a request one
+  // of them refuses counts under none), before anything else: a refused send creates nothing.
+  const checks: { key: string; rule: LimitRule }[] = ipLimit ? [ipLimit] : [];
   for (const channel of ["email", "phone"] as const) {
     const intent = intents[channel];
     const address = channel === "email" ? input.email : input.phone;
-    if (address && intent && intent !== "verified" && intent.via === "send") await countSend(svc, app, channel, address);
+    if (address && intent && intent !== "verified" && intent.via === "send") checks.push(sendLimit(app, channel, address));
   }
-  const user = await register(svc, app, { ...input, emailVerified: intents.email === "verified", phoneVerified: intents.phone === "verified" });
-  // Emitted once the user exists, whatever happens to the codes below.
+  const limit = async () => {
+    if (checks.length) {
+      const decision = await svc.limits.hitAll(checks);
+      if (!decision.allowed) {
+        throw ipLimit && decision.refusedKeys.includes(ipLimit.key) ? throttled("register", decision.retryAfterSeconds) : sendsRefused(decision.retryAfterSeconds);
+      }
+    }
+    if (refusal) throw refusal;
+  };
+  // Each address's code is written in the user's own insert batch, so the user and its codes
+  // land together (one round trip); the messages are queued once they have.
+  const now = svc.now();
+  const codes: { channel: AddressChannel; prepared: PreparedCode }[] = [];
+  const alongside = (row: NewUser) => {
+    const statements: Statement<unknown>[] = [];
+    for (const channel of ["email", "phone"] as const) {
+      const intent = intents[channel];
+      const address = addressOf(row, channel);
+      if (!address || !intent || intent === "verified") continue;
+      const prepared = prepareCode(svc, app, { id: row.id, locale: row.locale ?? null }, channel, address, intent, ctx, now);
+      codes.push({ channel, prepared });
+      statements.push(prepared.statement, shard.verifications.bumpStatement(app.id, row.id, now));
+    }
+    return statements;
+  };
+  const registered = await register(svc, app, { ...input, emailVerified: intents.email === "verified", phoneVerified: intents.phone === "verified" }, { limit, alongside });
+  // Each code bumped the sequence, as a later change would: the user as the batch left it.
+  const bumped = registered.alongside.filter((_, i) => i % 2 === 1) as { sequence: number }[][];
+  const sequence = bumped.at(-1)?.[0]?.sequence;
+  const user = sequence === undefined ? registered.user : { ...registered.user, sequence, changedAt: now };
+  // Emitted once the user exists, whatever happens to the messages below.
   emitEvent(svc, app, "user.created", user.id, {
     actor: actorOf(ctx.throttle?.principal ?? ctx.principal),
     source: "registration",
     emailVerified: user.email ? user.emailVerified : null,
     phoneVerified: user.phone ? user.phoneVerified : null,
   });
+  await Promise.all(codes.map(({ prepared }) => prepared.message && svc.notifier.enqueue(prepared.message)));
   const out: RegisteredUser = { user };
-  for (const channel of ["email", "phone"] as const) {
-    const intent = intents[channel];
-    const address = addressOf(user, channel);
-    if (!address || !intent || intent === "verified") continue;
-    const issued = await issue(svc, app, user, channel, address, intent, ctx, "bump");
-    if (issued.code !== undefined) out[channel === "email" ? "emailCode" : "phoneCode"] = issued.code;
-  }
-  const fresh = await svc.shard(app).users.byId(app.id, user.id);
-  return { ...out, user: fresh ?? user };
+  for (const { channel, prepared } of codes) if (prepared.code !== undefined) out[channel === "email" ? "emailCode" : "phoneCode"] = prepared.code;
+  return out;
 }
 
 export interface ResendVerification extends VerificationContext {

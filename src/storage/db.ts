@@ -108,6 +108,9 @@ export class Database {
 
 export const openDatabase = (d1: D1Database) => new Database(d1);
 
+/** D1 reports a unique-index conflict (a name or an address taken by a racing request) as a SQLite error. */
+export const isUniqueViolation = (e: unknown) => /UNIQUE constraint failed/i.test(String(e instanceof Error ? `${e.message} ${String(e.cause ?? "")}` : e));
+
 type ColumnKind = "bool" | "json";
 
 /**

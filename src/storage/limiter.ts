@@ -101,13 +101,14 @@ export class Limits {
    * request counts under no limit. Meanwhile a concurrent request may see those hits: the limits
    * err towards refusing, never towards letting more through.
    */
-  async hitAll(checks: readonly { key: string; rule: LimitRule }[]): Promise<LimitDecision> {
+  async hitAll(checks: readonly { key: string; rule: LimitRule }[]): Promise<LimitDecision & { refusedKeys: string[] }> {
     const stubs = checks.map(({ key }) => this.namespace.get(this.namespace.idFromName(key)));
     const reservations = await Promise.all(checks.map(({ rule }, i) => stubs[i]!.reserve(rule.limit, rule.windowSeconds)));
     const refused = reservations.filter((r) => !r.allowed);
-    if (!refused.length) return { allowed: true, retryAfterSeconds: 0 };
+    if (!refused.length) return { allowed: true, retryAfterSeconds: 0, refusedKeys: [] };
     await Promise.all(reservations.map((r, i) => (r.at === null ? null : stubs[i]!.release(r.at))));
-    return { allowed: false, retryAfterSeconds: Math.max(...refused.map((r) => r.retryAfterSeconds)) };
+    const refusedKeys = checks.filter((_, i) => !reservations[i]!.allowed).map((c) => c.key);
+    return { allowed: false, retryAfterSeconds: Math.max(...refused.map((r) => r.retryAfterSeconds)), refusedKeys };
   }
 
   /** Reaches one object (its own key, never a real limit's) and back. */

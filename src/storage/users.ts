@@ -71,10 +71,12 @@ export class UserStore {
     return null;
   }
 
-  /** Inserts the user and answers the row as stored; null when a unique field (id, login name, email, phone) of the app was taken meanwhile. */
-  async insertReturning(user: NewUser): Promise<User | null> {
-    const rows = await this.db.rows(sql`${users.insert([user], "internalId")} ON CONFLICT DO NOTHING RETURNING ${users.all}`, users.row);
-    return rows[0] ?? null;
+  /**
+   * The insert of a new user, answering its row as stored. An id, login name, email or phone
+   * the app's users already hold fails it, and the batch it is in, with a UNIQUE constraint error.
+   */
+  insertStatement(user: NewUser) {
+    return this.db.rows(sql`${users.insert([user], "internalId")} RETURNING ${users.all}`, users.row);
   }
 
   /**

@@ -2,8 +2,11 @@
 // requests (RFC 6749 §4.3.2). A throttled request is refused before anything is hashed.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createServices } from "../../src/core/services";
-import { register, signIn as coreSignIn } from "../../src/core/users";
+import { createServices, type Services } from "../../src/core/services";
+import type { App } from "../../src/storage/apps";
+import type { Registration } from "../../src/core/users";
+import { signIn as coreSignIn } from "../../src/core/users";
+import { registerWithVerification } from "../../src/core/verification";
 import { adminToken, call, createApp, expectKiiError, kiiHeaders, type TestApp } from "../helpers";
 import { newUser, PASSWORD, unique } from "./password-helpers";
 
@@ -18,6 +21,10 @@ const registerFrom = (app: TestApp, ip: string, headers: Record<string, string> 
     headers: fromIp(app, ip, { "Content-Type": "application/vnd.kii.RegistrationRequest+json", ...headers }),
     json: { loginName: unique("reg"), password: PASSWORD },
   });
+
+/** The core's registration as Kii's route calls it, for an anonymous caller at `ip`. */
+const registerAs = (svc: Services, app: App, input: Registration, ip: string) =>
+  registerWithVerification(svc, app, input, { principal: null, clientIp: ip, origin: "http://localhost", dialect: "kii", throttle: { principal: null, clientIp: ip } });
 
 async function expectThrottledToken(res: Response) {
   const text = await res.text();
@@ -112,8 +119,36 @@ describe("per-IP registration throttle", () => {
     const svc = createServices(env);
     const stored = (await svc.apps.get(app.appId))!;
     expect(await svc.shard(stored).users.byLoginName(app.appId, fresh)).toBeNull();
-    const core = await register(svc, stored, { userId: "me", loginName: fresh, password: PASSWORD }, { principal: null, clientIp: ip }).catch((e: { kind: string }) => e.kind);
+    const core = await registerAs(svc, stored, { userId: "me", loginName: fresh, password: PASSWORD }, ip).catch((e: { kind: string }) => e.kind);
     expect(core).toBe("rate_limited");
+  });
+
+  it("counts the per-IP limit and the address's send limit together: a request the address's limit refuses counts under neither", async () => {
+    const app = await createApp({
+      verification: { email: "required", phone: "required" },
+      rateLimits: { registerPerIp: { limit: 3, windowSeconds: 60 }, verifyPerAddress: { limit: 1, windowSeconds: 900 } },
+    });
+    const ip = "203.0.113.25";
+    const email = `${unique("addr")}@example.com`;
+    const send = (json: Record<string, unknown>) =>
+      call(`/api/apps/${app.appId}/users`, { method: "POST", headers: fromIp(app, ip, { "Content-Type": "application/vnd.kii.RegistrationRequest+json" }), json });
+    expect((await send({ loginName: unique("first"), emailAddress: email, password: PASSWORD })).status).toBe(201);
+    // The address has had its message: more registrations naming it are refused as sends, and created nowhere.
+    const names = [unique("second"), unique("third"), unique("fourth")];
+    for (const loginName of names) {
+      const res = await send({ loginName, emailAddress: email.toUpperCase(), password: PASSWORD });
+      expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+      const body = await expectKiiError(res, 429, "TOO_MANY_REQUESTS", "TooManyRequestsException");
+      expect(JSON.stringify(body)).toMatch(/verification messages/);
+    }
+    const svc = createServices(env);
+    const stored = (await svc.apps.get(app.appId))!;
+    for (const loginName of names) expect(await svc.shard(stored).users.byLoginName(app.appId, loginName)).toBeNull();
+    // None of the three counted against the IP: two of its three registrations are left.
+    expect((await send({ loginName: unique("fifth"), password: PASSWORD })).status).toBe(201);
+    expect((await send({ loginName: unique("sixth"), password: PASSWORD })).status).toBe(201);
+    const res = await send({ loginName: unique("seventh"), password: PASSWORD });
+    expect(JSON.stringify(await expectKiiError(res, 429, "TOO_MANY_REQUESTS", "TooManyRequestsException"))).toMatch(/registrations/);
   });
 
   it("does not throttle the app's admin", async () => {
@@ -132,9 +167,8 @@ describe("per-IP registration throttle", () => {
       return hash(p);
     };
     const stored = (await svc.apps.get(app.appId))!;
-    const caller = { principal: null, clientIp: "203.0.113.23" };
-    await register(svc, stored, { loginName: unique("reg"), password: PASSWORD }, caller);
-    const kind = await register(svc, stored, { loginName: unique("reg"), password: PASSWORD }, caller).catch((e: { kind: string }) => e.kind);
+    await registerAs(svc, stored, { loginName: unique("reg"), password: PASSWORD }, "203.0.113.23");
+    const kind = await registerAs(svc, stored, { loginName: unique("reg"), password: PASSWORD }, "203.0.113.23").catch((e: { kind: string }) => e.kind);
     expect(kind).toBe("rate_limited");
     expect(hashes).toBe(1);
   });

@@ -118,7 +118,7 @@ describe("several limits at once (reserve, release, Limits.hitAll)", () => {
   it("counts under every limit when all accept", async () => {
     const limits = new Limits(env.LIMITER);
     const [ip, addr] = [key("ip"), key("addr")];
-    expect(await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(2) }])).toEqual({ allowed: true, retryAfterSeconds: 0 });
+    expect(await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(2) }])).toEqual({ allowed: true, retryAfterSeconds: 0, refusedKeys: [] });
     expect((await limits.hit(ip, rule(2))).allowed).toBe(true);
     expect((await limits.hit(ip, rule(2))).allowed).toBe(false);
     expect((await limits.hit(addr, rule(2))).allowed).toBe(true);
@@ -133,6 +133,8 @@ describe("several limits at once (reserve, release, Limits.hitAll)", () => {
       const refused = await limits.hitAll([{ key: ip, rule: rule(2) }, { key: addr, rule: rule(1) }]);
       expect(refused.allowed).toBe(false);
       expect(refused.retryAfterSeconds).toBeGreaterThan(0);
+      // It names the limit that refused, not the one that would have allowed.
+      expect(refused.refusedKeys).toEqual([addr]);
     }
     // The IP still has both of its hits: none of the five refused requests kept one.
     expect((await limits.hit(ip, rule(2))).allowed).toBe(true);

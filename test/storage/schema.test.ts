@@ -106,10 +106,10 @@ describe("schema.ts and the migrations", () => {
   it("a user row reads back with its booleans as booleans, and an INSERT fills in what the row leaves out", async () => {
     const app = await createApp();
     const users = new UserStore(openDatabase(await shardOf(app)));
-    const inserted = await users.insertReturning({ id: "typed", appId: app.appId, loginName: "typed", loginNameKey: "typed", createdAt: 5, changedAt: 6 });
+    const inserted = await users.insertStatement({ id: "typed", appId: app.appId, loginName: "typed", loginNameKey: "typed", createdAt: 5, changedAt: 6 });
     const user = (await users.byId(app.appId, "typed"))!;
     // What the insert returns is the row as a later read sees it.
-    expect(inserted).toEqual(user);
+    expect(inserted).toEqual([user]);
     expect(user).toMatchObject({ id: "typed", appId: app.appId, loginName: "typed", email: null, emailVerified: false, phoneVerified: false, changeRequired: false, disabled: false, sequence: 1, createdAt: 5, changedAt: 6 });
     expect(typeof user.internalId).toBe("number");
     await users.setDisabledStatement(app.appId, "typed", true, 7);
