@@ -139,6 +139,20 @@ describe("USER_ALREADY_EXISTS", () => {
     expect(body.field).toBe(field);
   });
 
+  it("when 6 registrations of one address race, creates one user with one verification code and refuses the rest naming the field", async () => {
+    const app = await createApp({ verification: { email: "required", phone: "required" }, rateLimits: { verifyPerAddress: { limit: 100, windowSeconds: 900 } } });
+    const email = "racing@example.com";
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => register(app, { loginName: `racer-${i}`, emailAddress: email, password: PASSWORD })));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
+    for (const res of answers.filter((r) => r.status !== 201)) {
+      expect((await expectKiiError(res, 409, "USER_ALREADY_EXISTS", "UserAlreadyExistsException")).field).toBe("emailAddress");
+    }
+    expect(await userCount(app)).toBe(1);
+    const codes = await everyShard.prepare("SELECT user_id AS userId FROM address_verifications WHERE app_id = ?").bind(app.appId).all<{ userId: string }>();
+    const created = (await everyShard.prepare("SELECT id FROM users WHERE app_id = ?").bind(app.appId).first<{ id: string }>())!;
+    expect(codes.results).toEqual([{ userId: created.id }]);
+  });
+
   it("leaves the first user's password in place", async () => {
     const app = await createApp();
     await registerKiiUser(app, { loginName: "keeper", password: PASSWORD });
