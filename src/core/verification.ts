@@ -117,10 +117,6 @@ function checkAddress(channel: AddressChannel, address: string) {
   }
 }
 
-/**
- * Issues a code for `address` and sends or returns it. `alsoRun` are statements for the same
- * batch (the address change that the code is for). The per-address limit must have been counted.
- */
 /** A new code for one address: its statement for the caller's batch, and what to do once that batch has landed. */
 interface PreparedCode {
   statement: Statement<unknown>;
@@ -169,6 +165,10 @@ function prepareCode(
   return { statement, message };
 }
 
+/**
+ * Issues a code for `address` and sends or returns it. `alsoRun` are statements for the same
+ * batch (the address change that the code is for). The per-address limit must have been counted.
+ */
 async function issue(
   svc: Services,
   app: App,
@@ -250,10 +250,12 @@ export async function registerWithVerification(
     if (refusal) throw refusal;
   };
   // Each address's code is written in the user's own insert batch, so the user and its codes
-  // land together (one round trip); the messages are queued once they have.
-  const now = svc.now();
+  // land together (one round trip); the messages are queued once they have. The codes are
+  // issued at the moment the user is created.
   const codes: { channel: AddressChannel; prepared: PreparedCode }[] = [];
+  let now = 0;
   const alongside = (row: NewUser) => {
+    now = row.createdAt;
     const statements: Statement<unknown>[] = [];
     for (const channel of ["email", "phone"] as const) {
       const intent = intents[channel];

@@ -153,6 +153,20 @@ describe("USER_ALREADY_EXISTS", () => {
     expect(codes.results).toEqual([{ userId: created.id }]);
   });
 
+  it("a user registered with two addresses to verify has a code for each, issued as it was created, each a change of its own", async () => {
+    const app = await createApp({ verification: { email: "required", phone: "required" } });
+    const res = await register(app, { loginName: "two-codes", emailAddress: "two@example.com", phoneNumber: "+819011112222", password: PASSWORD });
+    expect(res.status).toBe(201);
+    const { userID } = (await res.json()) as { userID: string };
+    const row = (await everyShard.prepare("SELECT created_at AS createdAt, changed_at AS changedAt, sequence FROM users WHERE app_id = ? AND id = ?").bind(app.appId, userID).first())!;
+    expect(row).toEqual({ createdAt: row.createdAt, changedAt: row.createdAt, sequence: 3 });
+    const codes = await everyShard.prepare("SELECT channel, updated_at AS updatedAt FROM address_verifications WHERE app_id = ? AND user_id = ? ORDER BY channel").bind(app.appId, userID).all();
+    expect(codes.results).toEqual([
+      { channel: "email", updatedAt: row.createdAt },
+      { channel: "phone", updatedAt: row.createdAt },
+    ]);
+  });
+
   it("leaves the first user's password in place", async () => {
     const app = await createApp();
     await registerKiiUser(app, { loginName: "keeper", password: PASSWORD });
