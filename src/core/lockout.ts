@@ -74,8 +74,9 @@ export const throttled = (action: "sign_in" | "register", retryAfterSeconds: num
   new CoreError("rate_limited", action === "sign_in" ? "Too many sign-in attempts; try again later" : "Too many registrations; try again later", { retryAfterSeconds });
 
 /**
- * Per-IP limits on anonymous sign-in and registration, counted before anything is looked up or
- * hashed, so known and unknown identifiers are limited alike and a refused request costs no hash.
+ * Per-IP limits on anonymous sign-in and registration, counted before any answer depends on the
+ * user and before anything is hashed, so known and unknown identifiers are limited alike and a
+ * refused request costs no hash.
  */
 export async function throttleAnonymous(svc: Services, app: App, action: "sign_in" | "register", caller: AnonymousCaller): Promise<void> {
   const limit = anonymousLimit(app, action, caller);
