@@ -253,9 +253,8 @@ export async function registerWithVerification(
   // land together (one round trip); the messages are queued once they have. The codes are
   // issued at the moment the user is created.
   const codes: { channel: AddressChannel; prepared: PreparedCode }[] = [];
-  let now = 0;
   const alongside = (row: NewUser) => {
-    now = row.createdAt;
+    const now = row.createdAt;
     const statements: Statement<unknown>[] = [];
     for (const channel of ["email", "phone"] as const) {
       const intent = intents[channel];
@@ -268,10 +267,11 @@ export async function registerWithVerification(
     return statements;
   };
   const registered = await register(svc, app, { ...input, emailVerified: intents.email === "verified", phoneVerified: intents.phone === "verified" }, { limit, alongside });
-  // Each code bumped the sequence, as a later change would: the user as the batch left it.
-  const bumped = registered.alongside.filter((_, i) => i % 2 === 1) as { sequence: number }[][];
-  const sequence = bumped.at(-1)?.[0]?.sequence;
-  const user = sequence === undefined ? registered.user : { ...registered.user, sequence, changedAt: now };
+  // Each code bumped the sequence, as a later change would; the batch's last statement is the
+  // last bump, so its answer is the user's sequence as the batch left it.
+  const lastBump = registered.alongside.at(-1) as { sequence: number }[] | undefined;
+  const sequence = lastBump?.[0]?.sequence;
+  const user = sequence === undefined ? registered.user : { ...registered.user, sequence, changedAt: registered.user.createdAt };
   // Emitted once the user exists, whatever happens to the messages below.
   emitEvent(svc, app, "user.created", user.id, {
     actor: actorOf(ctx.throttle?.principal ?? ctx.principal),
