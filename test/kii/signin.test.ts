@@ -368,19 +368,26 @@ describe("rehash on sign-in", () => {
 describe("a password change or disable racing a sign-in", () => {
   // The interleaving is played step by step through the core: the password is checked, then the
   // change lands (revoking tokens), then the token would be issued.
-  async function checkedThen(change: (userId: string) => Promise<unknown>) {
+  /** A new app with alice in it, and the core's services to play a race against. */
+  async function raceSetUp() {
     const app = await createApp();
     const { userID } = await newUser(app);
     const svc = createServices(env);
-    const stored = (await svc.apps.get(app.appId))!;
+    return { userID, svc, stored: (await svc.apps.get(app.appId))! };
+  }
+
+  const tokensOf = async (userID: string) =>
+    (await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>())!.n;
+
+  async function checkedThen(change: (userId: string) => Promise<unknown>) {
+    const { userID, svc, stored } = await raceSetUp();
     const user = await authenticate(svc, stored, { by: "loginName", value: "alice" }, PASSWORD);
     await change(userID);
     const outcome = await issueUserToken(svc, stored, user).then(
       () => "issued",
       (e: { kind?: string }) => e.kind,
     );
-    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>();
-    return { outcome, tokens: left!.n };
+    return { outcome, tokens: await tokensOf(userID) };
   }
 
   it("issues no token when the password changed after it was checked", async () => {
@@ -402,10 +409,7 @@ describe("a password change or disable racing a sign-in", () => {
   // The same races through signIn itself, which inserts the token in the D1 batch that ends the
   // failure run: here the change lands while the password is being compared.
   async function changedWhileCompared(change: (userId: string) => Promise<unknown>) {
-    const app = await createApp();
-    const { userID } = await newUser(app);
-    const svc = createServices(env);
-    const stored = (await svc.apps.get(app.appId))!;
+    const { userID, svc, stored } = await raceSetUp();
     const verify = svc.hasher.verify.bind(svc.hasher);
     svc.hasher.verify = async (password, phc) => {
       const ok = await verify(password, phc);
@@ -416,8 +420,7 @@ describe("a password change or disable racing a sign-in", () => {
       ({ user, issued }) => (user.id === userID && issued.token ? "issued" : "wrong answer"),
       (e: { kind?: string }) => e.kind,
     );
-    const left = await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>();
-    return { outcome, tokens: left!.n };
+    return { outcome, tokens: await tokensOf(userID) };
   }
 
   it("signIn issues no token when the password changes while it is compared", async () => {
