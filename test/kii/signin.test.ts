@@ -379,6 +379,13 @@ describe("a password change or disable racing a sign-in", () => {
   const tokensOf = async (userID: string) =>
     (await everyShard.prepare("SELECT COUNT(*) AS n FROM access_tokens WHERE user_id = ?").bind(userID).first<{ n: number }>())!.n;
 
+  // The changes a race is played with: each must leave the user no token.
+  const changePassword = async (id: string) => {
+    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
+    await everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run();
+  };
+  const disable = (id: string) => everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run();
+
   async function checkedThen(change: (userId: string) => Promise<unknown>) {
     const { userID, svc, stored } = await raceSetUp();
     const user = await authenticate(svc, stored, { by: "loginName", value: "alice" }, PASSWORD);
@@ -391,14 +398,11 @@ describe("a password change or disable racing a sign-in", () => {
   }
 
   it("issues no token when the password changed after it was checked", async () => {
-    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
-    const result = await checkedThen((id) => everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run());
-    expect(result).toEqual({ outcome: "wrong_password", tokens: 0 });
+    expect(await checkedThen(changePassword)).toEqual({ outcome: "wrong_password", tokens: 0 });
   });
 
   it("issues no token when the user was disabled after the password was checked", async () => {
-    const result = await checkedThen((id) => everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run());
-    expect(result).toEqual({ outcome: "user_disabled", tokens: 0 });
+    expect(await checkedThen(disable)).toEqual({ outcome: "user_disabled", tokens: 0 });
   });
 
   it("issues the token when nothing changed in between", async () => {
@@ -424,14 +428,11 @@ describe("a password change or disable racing a sign-in", () => {
   }
 
   it("signIn issues no token when the password changes while it is compared", async () => {
-    const other = await new PasswordHasher({ params: { logN: 10, r: 8, p: 1 } }).hash("another password");
-    const result = await changedWhileCompared((id) => everyShard.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(other, id).run());
-    expect(result).toEqual({ outcome: "wrong_password", tokens: 0 });
+    expect(await changedWhileCompared(changePassword)).toEqual({ outcome: "wrong_password", tokens: 0 });
   });
 
   it("signIn issues no token when the user is disabled while the password is compared", async () => {
-    const result = await changedWhileCompared((id) => everyShard.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(id).run());
-    expect(result).toEqual({ outcome: "user_disabled", tokens: 0 });
+    expect(await changedWhileCompared(disable)).toEqual({ outcome: "user_disabled", tokens: 0 });
   });
 
   it("signIn issues no token when an admin locks the user while the password is compared", async () => {
