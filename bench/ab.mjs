@@ -31,7 +31,7 @@ const routes = (s) => {
   return {
     bare: () => fetch(`${url}/`),
     "get user": () => fetch(`${url}/api/apps/${f.app.appId}/users/me`, { headers: { ...f.kii(f.app), Authorization: `Bearer ${f.token}` } }),
-    "request-reset": (i) => fetch(`${url}/api/apps/${f.app.appId}/users/LOGIN_NAME:reset-user-${i % f.resetPool}/password/request-reset`, { method: "POST", headers: f.kii(f.app) }),
+    "request-reset": (i) => fetch(`${url}/api/apps/${f.app.appId}/users/EMAIL:reset-user-${i % f.resetPool}@example.com/password/request-reset`, { method: "POST", headers: f.kii(f.app) }),
     "sign-in": () => fetch(`${url}/api/oauth2/token`, s.fixture.json({ username: "bench-user", password: s.fixture.PASSWORD }, f.kii(f.app))),
   };
 };

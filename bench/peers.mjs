@@ -89,7 +89,7 @@ try {
     {
       name: "request password reset",
       n: cheapRequests,
-      latchkey: (i) => fetch(`${L}/api/apps/${app.appId}/users/LOGIN_NAME:reset-user-${i % resetPool}/password/request-reset`, { method: "POST", headers: kii(app) }),
+      latchkey: (i) => fetch(`${L}/api/apps/${app.appId}/users/EMAIL:reset-user-${i % resetPool}@example.com/password/request-reset`, { method: "POST", headers: kii(app) }),
       betterAuth: (i) => fetch(`${B}/default/api/auth/request-password-reset`, json({ email: `reset-user-${i % resetPool}@example.com` }, origin)),
     },
     {

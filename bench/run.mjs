@@ -54,7 +54,7 @@ try {
       n: cheapRequests,
     },
     "request-reset": {
-      send: (i) => fetch(`${url}/api/apps/${app.appId}/users/LOGIN_NAME:reset-user-${i % resetPool}/password/request-reset`, { method: "POST", headers: kii(app) }),
+      send: (i) => fetch(`${url}/api/apps/${app.appId}/users/EMAIL:reset-user-${i % resetPool}@example.com/password/request-reset`, { method: "POST", headers: kii(app) }),
       n: cheapRequests,
     },
     // ZITADEL SetPassword with a verification code (one scrypt for the new password); the codes

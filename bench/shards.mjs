@@ -98,7 +98,7 @@ try {
       send: (s, i) => {
         const app = s.apps[i % s.apps.length];
         const user = Math.floor(i / s.apps.length) % RESET_POOL;
-        return fetch(`${s.server.url}/api/apps/${app.appId}/users/LOGIN_NAME:reset-user-${user}/password/request-reset`, { method: "POST", headers: app.kii });
+        return fetch(`${s.server.url}/api/apps/${app.appId}/users/EMAIL:reset-user-${user}@example.com/password/request-reset`, { method: "POST", headers: app.kii });
       },
     },
   };

@@ -1,7 +1,7 @@
 // Changing and resetting passwords: the rules of SPEC §8 live here, once, for both faces.
 import type { App } from "../storage/apps";
 import { type CodeKind, linkTag, newCodeId } from "../storage/codes";
-import type { User } from "../storage/users";
+import { emailKey, type User } from "../storage/users";
 import type { LimitRule } from "../storage/limiter";
 import type { Channel, TemplateName } from "../delivery/message";
 import { pickLocale } from "../i18n/locale";
@@ -87,15 +87,34 @@ const TAGGED_CODE = /^([A-Z0-9]{6})\.([A-Za-z0-9_-]{16})$/;
 
 /**
  * The per-address limit's key. It protects the recipient, so for a known user it is the address
- * the message goes to. With enumeration protection it must not depend on whether the user exists,
- * so it is made from what the request names (and the channel) alone, known user or not.
+ * the message goes to; when the request names that very address (an email address for an email,
+ * a phone number for an SMS), the key is that address whether or not a user has it, and is known
+ * before the user is looked up. With enumeration protection it must not depend on whether the
+ * user exists, so it is made from what the request names (and the channel) alone, known user or
+ * not. `undefined`: the key takes the user, who has not been looked up yet (`user` undefined).
  */
-function addressLimitKey(app: App, ref: UserRef, channel: Channel, user: User | null): string {
-  if (app.settings.enumerationProtection || !user) {
-    const named =
-      ref.by === "email" ? `email:${ref.value.toLowerCase()}` : ref.by === "phone" ? `phone:${ref.value}` : ref.by === "loginName" ? `login:${ref.value.normalize("NFKC").toLowerCase()}` : ref.by === "id" ? `id:${ref.value}` : `me:${user?.id ?? ""}`;
-    return app.settings.enumerationProtection ? `reset-addr:${app.id}:${channel}:ref:${named}` : `reset-addr:${app.id}:ref:${named}`;
+function addressLimitKey(app: App, ref: UserRef, channel: Channel, user?: User | null): string | undefined {
+  const named = (): string | undefined =>
+    ref.by === "email"
+      ? `email:${emailKey(ref.value)}`
+      : ref.by === "phone"
+        ? `phone:${ref.value}`
+        : ref.by === "loginName"
+          ? `login:${ref.value.normalize("NFKC").toLowerCase()}`
+          : ref.by === "id"
+            ? `id:${ref.value}`
+            : user === undefined
+              ? undefined
+              : `me:${user?.id ?? ""}`;
+  if (app.settings.enumerationProtection) {
+    const key = named();
+    return key && `reset-addr:${app.id}:${channel}:ref:${key}`;
   }
+  // The look-up matched this address (users.byEmail, users.byPhone), so it is the user's own.
+  if (channel === "email" && ref.by === "email") return `reset-addr:${app.id}:email:${emailKey(ref.value)}`;
+  if (channel === "sms" && ref.by === "phone") return `reset-addr:${app.id}:sms:${ref.value}`;
+  if (user === undefined) return undefined;
+  if (user === null) return `reset-addr:${app.id}:ref:${named()}`;
   const target = channel === "email" ? user.email : user.phone;
   return `reset-addr:${app.id}:${channel}:${(target ?? "").toLowerCase()}`;
 }
@@ -131,16 +150,28 @@ export async function requestReset(svc: Services, app: App, req: ResetRequest): 
   if (delivery.via === "return_code" && !isAppAdmin(principal, app)) {
     throw new CoreError("permission_denied", "No matching permissions found");
   }
-  const user = await findUser(svc, app, req.ref, principal);
   const channel = channelOf(delivery);
   const checks: { key: string; rule: LimitRule }[] = [];
   // Per-IP limits are for anonymous callers: an app's backend acting for many users is not one attacker.
   // A user's own token does not exempt them: anyone can register and would then be unlimited.
   if (!isAppAdmin(principal, app) && req.clientIp) checks.push({ key: `reset-ip:${app.id}:${req.clientIp}`, rule: app.settings.rateLimits.resetPerIp });
   // Counted before any other answer, so known and unknown addresses are limited alike.
-  // returnCode sends nothing and is not counted.
-  if (channel) checks.push({ key: addressLimitKey(app, req.ref, channel, user), rule: app.settings.rateLimits.resetPerAddress });
-  await enforceLimits(svc, checks);
+  // returnCode sends nothing and is not counted. When the request alone names every key (the Kii
+  // SDK's reset by email address does), the limits are asked while the user is looked up: one
+  // round trip instead of two. The look-up is read only once the limits have let the request on.
+  const early = channel ? addressLimitKey(app, req.ref, channel) : undefined;
+  let user: User | null;
+  if (!channel || early !== undefined) {
+    if (early !== undefined) checks.push({ key: early, rule: app.settings.rateLimits.resetPerAddress });
+    const found = findUser(svc, app, req.ref, principal);
+    found.catch(() => {});
+    await enforceLimits(svc, checks);
+    user = await found;
+  } else {
+    user = await findUser(svc, app, req.ref, principal);
+    checks.push({ key: addressLimitKey(app, req.ref, channel, user)!, rule: app.settings.rateLimits.resetPerAddress });
+    await enforceLimits(svc, checks);
+  }
   const address = !user
     ? null
     : channel === "email"

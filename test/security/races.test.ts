@@ -40,6 +40,24 @@ describe("races", () => {
     }
   });
 
+  it("counts an address's requests together however they name the user, and a phone apart from the email", async () => {
+    const app = await createApp({ rateLimits: { resetPerAddress: { limit: 3, windowSeconds: 900 } } });
+    const user = await newUser(app);
+    // The address in another case, the id and the login name all reach one inbox.
+    const named = [`EMAIL:${user.email.toUpperCase()}`, user.userID, `LOGIN_NAME:${user.loginName}`];
+    expect(statuses(await Promise.all(named.map((id) => requestReset(app, id))))).toEqual([204, 204, 204]);
+    expect((await requestReset(app, `EMAIL:${user.email}`)).status).toBe(429);
+    expect((await requestReset(app, user.userID)).status).toBe(429);
+    // The phone is another recipient: named by its number or by the id, it has its own three.
+    const sms = { json: { notificationMethod: "SMS" } };
+    const phone = encodeURIComponent(`PHONE:${user.phone}`);
+    expect(statuses(await Promise.all([phone, user.userID, phone].map((id) => requestReset(app, id, sms))))).toEqual([204, 204, 204]);
+    expect((await requestReset(app, user.userID, sms)).status).toBe(429);
+    expect((await requestReset(app, phone, sms)).status).toBe(429);
+    // Asking for an SMS by the email address counts against the phone, where it would go.
+    expect((await requestReset(app, `EMAIL:${user.email}`, sms)).status).toBe(429);
+  });
+
   it("limits an unknown address like a known one", async () => {
     const app = await createApp({ enumerationProtection: true, rateLimits: { resetPerAddress: { limit: 3, windowSeconds: 900 } } });
     const user = await newUser(app);
