@@ -1,11 +1,11 @@
 // The bulk import's budget of D1 queries per request (D1 refuses queries past 1,000 per Worker
 // invocation on Workers Paid, 50 on Free): an import that reaches it pauses with the line to
 // resume from, and ?fromLine= resumes there. docs/migrating.md.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app as worker } from "../../src/app";
 import { ConfigError, DEFAULT_IMPORT_QUERY_BUDGET, readRuntimeConfig } from "../../src/config/runtime";
 import { ADMIN_TOKEN, call, createApp, ORIGIN, shardOf, type TestApp } from "../helpers";
+import { traced } from "../io-trace";
 import { unique } from "../kii/password-helpers";
 
 type Line = { line?: number; status?: string; reason?: string; summary?: Counts; paused?: true; nextLine?: number; counts?: Counts; message?: string };
@@ -38,43 +38,10 @@ const post = async (app: TestApp, body: string, query = "") => answer(await call
  * (prepared statements run alone, and batches): what D1's per-invocation limit counts.
  */
 async function postCounting(app: TestApp, body: string, query: string, vars: Record<string, string> = {}): Promise<{ lines: Line[]; shardQueries: number }> {
-  const counter = { n: 0 };
-  const shardsCounted = Object.fromEntries(
-    Object.entries(env)
-      .filter(([name]) => /^USERS_\d+$/.test(name))
-      .map(([name, d1]) => [name, counting(d1 as D1Database, counter)]),
-  );
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(importRequest(app, body, query), { ...env, ...shardsCounted, ...vars }, ctx);
-  const lines = await answer(res); // read first: the import writes as the answer is taken
-  await waitOnExecutionContext(ctx);
-  return { lines, shardQueries: counter.n };
-}
-
-function counting(d1: D1Database, counter: { n: number }): D1Database {
-  const real = new WeakMap<object, D1PreparedStatement>();
-  const wrap = (s: D1PreparedStatement): D1PreparedStatement => {
-    const run =
-      <K extends "all" | "run" | "first" | "raw">(k: K) =>
-      (...args: unknown[]) => {
-        counter.n++;
-        return (s[k] as (...a: unknown[]) => unknown).apply(s, args);
-      };
-    const w = { bind: (...values: unknown[]) => wrap(s.bind(...values)), all: run("all"), run: run("run"), first: run("first"), raw: run("raw") };
-    real.set(w, s);
-    return w as unknown as D1PreparedStatement;
-  };
-  return {
-    prepare: (query: string) => wrap(d1.prepare(query)),
-    batch: (statements: D1PreparedStatement[]) => {
-      counter.n++;
-      return d1.batch(statements.map((s) => real.get(s) ?? s));
-    },
-    exec: (query: string) => {
-      counter.n++;
-      return d1.exec(query);
-    },
-  } as unknown as D1Database;
+  // traced() reads the answer before waiting on the context: the import writes as the answer is taken.
+  const { res, body: text, trace } = await traced(importRequest(app, body, query), vars);
+  const lines = await answer(new Response(text, { status: res.status }));
+  return { lines, shardQueries: trace.calls.filter((c) => /^USERS_\d+$/.test(c.binding)).length };
 }
 
 /** The app's users as the import leaves them, without what differs between runs (ids, times). */
@@ -218,10 +185,8 @@ describe("users:import query budget", () => {
         controller.enqueue(new TextEncoder().encode(lines.slice(pulled * 10, ++pulled * 10).join("\n") + (pulled * 10 < lines.length ? "\n" : "")));
       },
     });
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`${ORIGIN}/admin/apps/${app.appId}/users:import?maxQueries=4`, { ...init(""), body }), env, ctx);
-    const answered = await answer(res);
-    await waitOnExecutionContext(ctx);
+    const { res, body: text } = await traced(new Request(`${ORIGIN}/admin/apps/${app.appId}/users:import?maxQueries=4`, { ...init(""), body }));
+    const answered = await answer(new Response(text, { status: res.status }));
     expect(answered.at(-1)).toMatchObject({ paused: true, nextLine: 34 });
     expect(answered).toHaveLength(33);
     expect(ended).toBe(true);
