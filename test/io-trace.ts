@@ -89,9 +89,12 @@ export class IoTrace {
     return traced;
   }
 
-  /** The calls issued before the answer came back. */
+  /**
+   * The calls that settled before the answer came back: those it may have waited for. Work left
+   * to waitUntil (svc.defer) is still pending when the answer comes, and is not counted.
+   */
   beforeAnswer(): IoCall[] {
-    return this.calls.filter((c) => c.issued < this.answeredAt);
+    return this.calls.filter((c) => c.settled < this.answeredAt);
   }
 
   /**

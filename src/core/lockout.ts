@@ -38,7 +38,7 @@ export async function checkPassword(svc: Services, app: App, user: User & { pass
     const until = await shard.guards.lock(app.id, user.id, { lockMs: policy.lockSeconds * 1000, maxLockMs: policy.maxLockSeconds * 1000 }, lockedAt);
     if (until !== null) {
       emitEvent(svc, app, "user.locked", user.id, { actor: "system", reason: "password_attempts", lockedUntil: new Date(until).toISOString() });
-      if (policy.notify) await notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
+      if (policy.notify) notifyLocked(svc, app, user, Math.max(1, Math.ceil((until - lockedAt) / 1000)));
     }
   }
   return "wrong";

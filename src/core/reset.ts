@@ -416,7 +416,7 @@ export async function completeReset(svc: Services, app: App, input: CompleteRese
     svc.defer(shard.codes.forget(app.id, user.id, check.codeId));
     // Whoever holds the code proves to be the user it was sent to.
     emitEvent(svc, app, "password.reset_completed", user.id, { actor: "user", method: check.kind });
-    await notifyPasswordChanged(svc, app, user);
+    notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   } finally {
     if (!consumed) await shard.codes.refund(app.id, user.id, check.codeId);
@@ -460,7 +460,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
       shard.sessions.revokeUserStatement(app.id, user.id),
     ]);
     emitEvent(svc, app, "password.changed", user.id, { actor: "admin" });
-    await notifyPasswordChanged(svc, app, user);
+    notifyPasswordChanged(svc, app, user);
     return { sequence: changed[0]?.sequence ?? user.sequence + 1, changedAt: now };
   }
   // The old password was checked against the hash read above. A reset (or another change) may
@@ -477,7 +477,7 @@ export async function changePassword(svc: Services, app: App, input: ChangePassw
   // Lost the race: the password checked is no longer the user's, as if it had been wrong.
   if (changed.length !== 1) throw new CoreError("wrong_password", "The current password is wrong", { userID: user.id });
   emitEvent(svc, app, "password.changed", user.id, { actor: actorOf(principal) });
-  await notifyPasswordChanged(svc, app, user);
+  notifyPasswordChanged(svc, app, user);
   return { sequence: changed[0]!.sequence, changedAt: now };
 }
 

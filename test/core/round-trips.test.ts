@@ -2,10 +2,10 @@
 // In local workerd they cost little more at once than in a row, so the bench cannot see one
 // taken away; in a deployment each is a network hop. These pin the counts docs/benchmarks.md
 // gives, so that a change adding a hop to a route has to change this file too.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { traced } from "../io-trace";
 import { createApp, kiiHeaders, ORIGIN, type TestApp, userToken } from "../helpers";
-import { newUser, PASSWORD, requestReset, unique, usersPath } from "../kii/password-helpers";
+import { latestMessage, newUser, PASSWORD, requestPin, requestReset, signInStatus, unique, usersPath } from "../kii/password-helpers";
 
 const IP = { "CF-Connecting-IP": "203.0.113.40" };
 const json = (app: TestApp, contentType: string, body: unknown, extra: Record<string, string> = {}): RequestInit => ({
@@ -93,5 +93,52 @@ describe("round trips before the answer", () => {
     );
     expect(res.status, body).toBe(201);
     expect(trace.describe()).toBe(`${LIMITS} + shard.all | shard.batch | queue.send`);
+  });
+
+  it("complete-reset: the password-changed notice is queued after the answer, not before it", async () => {
+    const app = await createApp();
+    const user = await newUser(app);
+    const pin = await requestPin(app, user);
+    const { res, body, trace } = await traced(
+      new Request(`${ORIGIN}${usersPath(app, user.userID)}/password/complete-reset`, json(app, "application/vnd.kii.CompletePasswordResetRequest+json", { pinCode: pin, newPassword: "a new password 1" })),
+    );
+    expect(res.status, body).toBe(204);
+    // The user, the code's row, its hash, the attempt reserved; the hash; one batch.
+    expect(trace.describe()).toBe("shard.first | shard.first | kv.get | shard.all | shard.batch");
+    expect(trace.calls.filter((c) => c.binding === "DELIVERY")).toHaveLength(1);
+    await latestMessage(user.email, "password_changed");
+  });
+
+  it("password change: the notice after the answer, which a queue refusing it does not change", async () => {
+    const app = await createApp();
+    const user = await newUser(app);
+    const token = await userToken(app, user.loginName, PASSWORD);
+    const change = (newPassword: string, vars: Record<string, unknown> = {}) =>
+      traced(
+        new Request(`${ORIGIN}${usersPath(app, user.userID)}/password`, {
+          method: "PUT",
+          headers: kiiHeaders(app, { Authorization: `Bearer ${token}`, "Content-Type": "application/vnd.kii.ChangePasswordRequest+json" }),
+          body: JSON.stringify({ oldPassword: PASSWORD, newPassword }),
+        }),
+        vars,
+      );
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      // A queue that refuses after a round trip of its own, as a real one would.
+      const down = { send: () => new Promise((_, reject) => setTimeout(() => reject(new Error("Queue send failed: 503")), 20)) };
+      const refused = await change("a changed password 2", { DELIVERY: down });
+      // The password did change, so the answer says so; the notice's loss is logged, without the address.
+      expect(refused.res.status, refused.body).toBe(204);
+      expect(refused.trace.describe()).toBe("shard.all | shard.first | shard.batch");
+      const lines = errors.mock.calls.map((args) => String(args[0]));
+      const line = lines.find((l) => l.includes("notice_queue_failed"));
+      expect(line, lines.join("\n")).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ event: "notice_queue_failed", appId: app.appId, userId: user.userID, template: "password_changed" });
+      expect(line).not.toContain(user.email);
+    } finally {
+      errors.mockRestore();
+    }
+    expect(await signInStatus(app, user.loginName, "a changed password 2")).toBe(200);
+    expect(await signInStatus(app, user.loginName, PASSWORD)).toBe(400);
   });
 });
