@@ -39,13 +39,13 @@ export class IoTrace {
     return Promise.resolve(result).finally(() => (call.settled = this.now())) as T;
   }
 
-  /** Each of the object's methods tracked under `binding` (`wrapResult` may trace what one returns). */
-  private methods<T extends object>(binding: string, target: T, wrapResult: (op: string, value: unknown) => unknown = (_, v) => v): T {
+  /** Each of the object's methods tracked under `binding`. */
+  private methods<T extends object>(binding: string, target: T): T {
     return new Proxy(target, {
       get: (t, prop) => {
         const value = Reflect.get(t, prop) as unknown;
         if (typeof value !== "function") return value;
-        return (...args: unknown[]) => wrapResult(String(prop), this.track(binding, String(prop), () => Reflect.apply(value as Method, t, args)));
+        return (...args: unknown[]) => this.track(binding, String(prop), () => Reflect.apply(value as Method, t, args));
       },
     });
   }
@@ -117,9 +117,8 @@ export class IoTrace {
    * The round trips as one line, each binding by what it is (a shard is any USERS_n), e.g.
    * `limiter.hit + shard.first | kv.put + shard.batch`.
    */
-  describe(calls?: IoCall[]): string {
-    const trips = calls ? [calls] : this.roundTrips();
-    return trips.map((trip) => trip.map((c) => `${kindOf(c.binding)}.${c.op}`).sort().join(" + ")).join(" | ");
+  describe(): string {
+    return this.roundTrips().map((trip) => trip.map((c) => `${kindOf(c.binding)}.${c.op}`).sort().join(" + ")).join(" | ");
   }
 }
 
